@@ -1,0 +1,140 @@
+/**
+ * Metrics: one prom-client Registry per app, and the Elysia plugin that times every request.
+ *
+ * The plugin is the only place that records requests; route handlers contain no metrics code.
+ * Hot-path rules (docs/performance.md): no allocation per request, label cells resolved through Maps,
+ * nothing that can throw out of onAfterResponse (a throw there kills the process under Elysia 1.4).
+ */
+import { Elysia, StatusMap } from "elysia";
+import { Gauge, Registry } from "prom-client";
+import { describeError, type Logger } from "./log";
+import { registerProcessMetrics } from "./process-metrics";
+import { RequestDurationHistogram } from "./request-duration";
+import type { Store } from "./store";
+
+/** The one `path` label value shared by every request that matched no route (keeps cardinality fixed). */
+export const UNMATCHED_PATH = "unmatched";
+
+/**
+ * Bucket bounds in seconds. A GET or PUT of a small object takes tens of microseconds inside this
+ * process, so the low end is 10 µs; the top end (5 s) still separates an 8 MiB upload from a slow
+ * client from a stuck one. 0.1 s is a bound on purpose: the latency alert's threshold.
+ */
+export const DURATION_BUCKETS = [
+  0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+  0.5, 1, 2.5, 5,
+] as const;
+
+/** Methods that get their own label value; anything else is recorded as OTHER, so clients cannot add series. */
+const KNOWN_METHODS = new Set([
+  "GET",
+  "HEAD",
+  "POST",
+  "PUT",
+  "DELETE",
+  "PATCH",
+  "OPTIONS",
+  "CONNECT",
+  "TRACE",
+]);
+
+export interface MetricsOptions {
+  store: Store;
+  version: string;
+  /** Routes that are not observed: scrapes and probes would drown the API's own traffic. */
+  unobservedRoutes: readonly string[];
+  /** Series created at zero at start: (method, route template, status). */
+  precreated: ReadonlyArray<readonly [string, string, number]>;
+  logger: Logger;
+  registry?: Registry;
+}
+
+export interface Metrics {
+  registry: Registry;
+  duration: RequestDurationHistogram;
+  plugin: ReturnType<typeof metricsPlugin>;
+}
+
+export function createMetrics(options: MetricsOptions): Metrics {
+  const registry = options.registry ?? new Registry();
+  const duration = new RequestDurationHistogram(
+    "http_request_duration_seconds",
+    "Time from receiving a request to finishing its response, by method, route template and status code.",
+    DURATION_BUCKETS,
+    registry,
+  );
+  for (const [method, path, status] of options.precreated) duration.precreate(method, path, status);
+
+  const { store } = options;
+  new Gauge({
+    name: "storage_api_objects",
+    help: "Objects currently stored.",
+    registers: [registry],
+    collect() {
+      this.set(store.objects);
+    },
+  });
+  new Gauge({
+    name: "storage_api_stored_bytes",
+    help: "Payload bytes currently stored.",
+    registers: [registry],
+    collect() {
+      this.set(store.bytes);
+    },
+  });
+  new Gauge({
+    name: "storage_api_max_stored_bytes",
+    help: "Capacity of the store in payload bytes (MAX_STORE_BYTES); a PUT past it gets 507.",
+    registers: [registry],
+  }).set(store.maxBytes);
+  new Gauge({
+    name: "storage_api_build_info",
+    help: "Always 1; the labels say which build is running.",
+    labelNames: ["version", "bun_version"],
+    registers: [registry],
+  }).set({ version: options.version, bun_version: Bun.version }, 1);
+  registerProcessMetrics(registry);
+
+  return { registry, duration, plugin: metricsPlugin(duration, options.unobservedRoutes, options.logger) };
+}
+
+/** What the plugin adds to Elysia's per-request context object. */
+interface Timed {
+  metricsStart?: number;
+}
+
+function metricsPlugin(duration: RequestDurationHistogram, unobserved: readonly string[], logger: Logger) {
+  const skip = new Set(unobserved);
+  let reportedFailure = false;
+  return (
+    new Elysia()
+      // onRequest runs before routing, for every request, matched or not.
+      .onRequest((ctx) => {
+        (ctx as Timed).metricsStart = performance.now();
+      })
+      // The only hook that also fires for thrown errors and unmatched routes; global so it sees the app's routes.
+      .onAfterResponse({ as: "global" }, (ctx) => {
+        try {
+          const start = (ctx as Timed).metricsStart;
+          const route = ctx.route as string | undefined;
+          if (start === undefined || (route !== undefined && skip.has(route))) return;
+          const response = (ctx as { response?: unknown }).response;
+          let status: number;
+          if (response instanceof Response) {
+            status = response.status;
+          } else {
+            const set = ctx.set.status;
+            status = typeof set === "number" ? set : ((set && StatusMap[set]) ?? 500);
+          }
+          const method = KNOWN_METHODS.has(ctx.request.method) ? ctx.request.method : "OTHER";
+          duration.record(method, route ?? UNMATCHED_PATH, status, (performance.now() - start) / 1000);
+        } catch (error) {
+          // Never rethrow here: it would take the process down. Say it once, not once per request.
+          if (!reportedFailure) {
+            reportedFailure = true;
+            logger("error", "request metrics failed; further failures are not logged", describeError(error));
+          }
+        }
+      })
+  );
+}

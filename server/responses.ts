@@ -1,0 +1,18 @@
+/** Response builders shared by the routes: every error is JSON `{"error": "..."}` with a fitting status. */
+
+const JSON_HEADERS = { "content-type": "application/json" } as const;
+
+export function jsonError(status: number, message: string, headers?: Record<string, string>): Response {
+  return new Response(JSON.stringify({ error: message }), {
+    status,
+    headers: headers === undefined ? JSON_HEADERS : { ...JSON_HEADERS, ...headers },
+  });
+}
+
+export function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: JSON_HEADERS });
+}
+
+export function empty(status: number): Response {
+  return new Response(null, { status });
+}

@@ -51,7 +51,8 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
 export function loadConfig(env: Env = process.env): Config {
   const host = env.HOST?.trim() || DEFAULTS.host;
   const config: Config = {
-    port: integer(env, "PORT", DEFAULTS.port, 1, 65535),
+    // 0 asks the OS for a free port (tests use it); the start-up log line names the port chosen.
+    port: integer(env, "PORT", DEFAULTS.port, 0, 65535),
     host,
     maxBodyBytes: integer(env, "MAX_BODY_BYTES", DEFAULTS.maxBodyBytes, 1, 1024 * MIB),
     maxStoreBytes: integer(env, "MAX_STORE_BYTES", DEFAULTS.maxStoreBytes, 1, Number.MAX_SAFE_INTEGER),

@@ -49,6 +49,8 @@ export class RequestDurationHistogram extends Histogram<DurationLabel> {
     this.#name = name;
     this.#help = help;
     this.#bounds = Float64Array.from(buckets);
+    // prom-client's constructor assigns `observe` on the instance, which would shadow the override below.
+    this.observe = RequestDurationHistogram.prototype.observe;
   }
 
   /** Records one request; `seconds` must be finite and non-negative. */

@@ -1,0 +1,52 @@
+/** Environment variables -> validated config; a bad value stops the process with a clear message. */
+import { describe, expect, test } from "bun:test";
+import { ConfigError, DEFAULTS, loadConfig, MIB } from "../server/config";
+
+describe("loadConfig", () => {
+  test("defaults: port 5000 on all interfaces, 8 MiB bodies, 256 MiB store", () => {
+    expect(loadConfig({})).toEqual({
+      port: 5000,
+      host: "0.0.0.0",
+      maxBodyBytes: 8 * MIB,
+      maxStoreBytes: 256 * MIB,
+      shutdownTimeoutMs: DEFAULTS.shutdownTimeoutMs,
+    });
+  });
+
+  test("reads every documented variable", () => {
+    const config = loadConfig({
+      PORT: "8080",
+      HOST: "127.0.0.1",
+      MAX_BODY_BYTES: "1024",
+      MAX_STORE_BYTES: "4096",
+      SHUTDOWN_TIMEOUT_MS: "100",
+    });
+    expect(config).toEqual({
+      port: 8080,
+      host: "127.0.0.1",
+      maxBodyBytes: 1024,
+      maxStoreBytes: 4096,
+      shutdownTimeoutMs: 100,
+    });
+  });
+
+  test.each([
+    ["PORT", "http", "PORT must be a whole number"],
+    ["PORT", "70000", "PORT must be between 0 and 65535"],
+    ["PORT", "-1", "PORT must be a whole number"],
+    ["MAX_BODY_BYTES", "8MiB", "MAX_BODY_BYTES must be a whole number"],
+    ["MAX_BODY_BYTES", "1e3", "MAX_BODY_BYTES must be a whole number"],
+    ["MAX_BODY_BYTES", "0", "MAX_BODY_BYTES must be between 1 and"],
+    ["MAX_STORE_BYTES", "0x10", "MAX_STORE_BYTES must be a whole number"],
+    ["SHUTDOWN_TIMEOUT_MS", "soon", "SHUTDOWN_TIMEOUT_MS must be a whole number"],
+  ])("%s=%s is refused: %s", (name, value, message) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(message);
+  });
+
+  test("a body limit above the store capacity is refused, since such a body could never be stored", () => {
+    expect(() => loadConfig({ MAX_BODY_BYTES: "2000", MAX_STORE_BYTES: "1000" })).toThrow(
+      "MAX_BODY_BYTES (2000) must not exceed MAX_STORE_BYTES (1000)",
+    );
+  });
+});

@@ -1,0 +1,198 @@
+/** The real process: start-up, configuration errors, concurrency, Bun's body limit, graceful shutdown. */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { parseExposition, valueOf } from "./support/exposition";
+import { type RunningServer, startServer } from "./support/server";
+
+const ROOT = `${import.meta.dir}/..`;
+
+/** Sends raw bytes on a new TCP connection; resolves with everything the server wrote back. */
+function rawConnection(url: string) {
+  const { hostname, port } = new URL(url);
+  let received = "";
+  let closed: () => void = () => {};
+  const done = new Promise<void>((resolve) => {
+    closed = resolve;
+  });
+  const socket = Bun.connect({
+    hostname,
+    port: Number(port),
+    socket: {
+      data(_, data) {
+        received += data.toString();
+      },
+      close() {
+        closed();
+      },
+      error() {
+        closed();
+      },
+    },
+  });
+  return { socket, done, text: () => received };
+}
+
+describe("a running server", () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startServer({ MAX_BODY_BYTES: "1024", MAX_STORE_BYTES: "1048576" });
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  test("logs one start-up line with the address, limits and version, and serves", async () => {
+    const start = server.logs.find((l) => l.msg === "storage api listening");
+    expect(start).toMatchObject({
+      level: "info",
+      version: "1.0.0",
+      maxBodyBytes: 1024,
+      maxStoreBytes: 1048576,
+    });
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  });
+
+  test("a Content-Length far above the limit gets the app's JSON 413, counted in the metrics", async () => {
+    const response = await fetch(`${server.url}/api/buckets/big`, {
+      method: "PUT",
+      body: new Uint8Array(4 * 1024 * 1024),
+    });
+    expect(response.status).toBe(413);
+    expect(await response.json()).toEqual({ error: "body larger than 1024 bytes" });
+    const metrics = parseExposition(await (await fetch(`${server.url}/metrics`)).text());
+    expect(
+      valueOf(metrics, "http_request_duration_seconds_count", {
+        method: "PUT",
+        path: "/api/buckets/:id",
+        status: "413",
+      }),
+    ).toBeGreaterThanOrEqual(1);
+  });
+
+  test("concurrent PUT, GET and DELETE on shared ids lose nothing and tear nothing", async () => {
+    // Each writer stores `size` copies of one byte value: an intact value is uniform and of the right length.
+    const sizes = [1, 100, 700, 1024];
+    const ids = ["s1", "s2", "s3"];
+    const seen = { put: 0, get: 0, getMissing: 0, del: 0 };
+    const worker = async (w: number) => {
+      for (let i = 0; i < 40; i++) {
+        const id = ids[(w + i) % ids.length] as string;
+        const op = (w * 7 + i) % 3;
+        if (op === 0) {
+          const size = sizes[(w + i) % sizes.length] as number;
+          const response = await fetch(`${server.url}/api/buckets/${id}`, {
+            method: "PUT",
+            body: new Uint8Array(size).fill(size % 251),
+          });
+          expect(response.status).toBe(200);
+          seen.put++;
+        } else if (op === 1) {
+          const response = await fetch(`${server.url}/api/buckets/${id}`);
+          if (response.status === 404) {
+            await response.arrayBuffer();
+            seen.getMissing++;
+            continue;
+          }
+          expect(response.status).toBe(200);
+          const bytes = new Uint8Array(await response.arrayBuffer());
+          expect(sizes).toContain(bytes.length);
+          expect(bytes.every((b) => b === bytes.length % 251)).toBe(true);
+          seen.get++;
+        } else {
+          const response = await fetch(`${server.url}/api/buckets/${id}`, { method: "DELETE" });
+          expect([204, 404]).toContain(response.status);
+          seen.del++;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, (_, w) => worker(w)));
+    expect(seen.put).toBeGreaterThan(50);
+    expect(seen.get + seen.getMissing).toBeGreaterThan(50);
+
+    // The byte accounting matches what is really there.
+    let bytes = 0;
+    let objects = 0;
+    for (const id of ids) {
+      const response = await fetch(`${server.url}/api/buckets/${id}`);
+      if (response.status === 200) {
+        objects++;
+        bytes += (await response.arrayBuffer()).byteLength;
+      } else {
+        await response.arrayBuffer();
+      }
+    }
+    const metrics = parseExposition(await (await fetch(`${server.url}/metrics`)).text());
+    expect(valueOf(metrics, "storage_api_objects")).toBe(objects);
+    expect(valueOf(metrics, "storage_api_stored_bytes")).toBe(bytes);
+
+    // A write that was acknowledged is what the next read returns.
+    await Promise.all(
+      ids.map((id, n) => fetch(`${server.url}/api/buckets/${id}`, { method: "PUT", body: `final-${n}` })),
+    );
+    for (const [n, id] of ids.entries()) {
+      expect(await (await fetch(`${server.url}/api/buckets/${id}`)).text()).toBe(`final-${n}`);
+    }
+  });
+});
+
+describe("configuration errors", () => {
+  test("a bad value stops the process with exit code 2 and a message naming the variable", async () => {
+    const proc = Bun.spawn(["bun", "server/main.ts"], {
+      cwd: ROOT,
+      env: { ...process.env, PORT: "not-a-port" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const code = await Promise.race([proc.exited, Bun.sleep(10_000).then(() => -1)]);
+    if (code === -1) proc.kill("SIGKILL");
+    expect(code).toBe(2);
+    const line = JSON.parse((await new Response(proc.stdout).text()).trim());
+    expect(line).toMatchObject({
+      level: "error",
+      msg: 'invalid configuration: PORT must be a whole number, got "not-a-port"',
+    });
+  });
+});
+
+describe("graceful shutdown", () => {
+  test.each(["SIGTERM", "SIGINT"] as const)(
+    "on %s a request in flight still gets its answer, new connections are refused, exit code 0",
+    async (signal) => {
+      const server = await startServer();
+      try {
+        const inflight = rawConnection(server.url);
+        const socket = await inflight.socket;
+        // Headers and half the body: the handler is now waiting for the rest.
+        socket.write("PUT /api/buckets/slow HTTP/1.1\r\nHost: test\r\nContent-Length: 10\r\n\r\nhello");
+        await Bun.sleep(100);
+        server.proc.kill(signal);
+        const deadline = Date.now() + 5000;
+        while (!server.logs.some((l) => l.msg === "shutting down: finishing in-flight requests")) {
+          if (Date.now() > deadline) throw new Error("no shutdown log line");
+          await Bun.sleep(10);
+        }
+        // The listener is closed: a new connection is refused.
+        const refused = await Bun.connect({
+          hostname: "127.0.0.1",
+          port: Number(new URL(server.url).port),
+          socket: { data() {} },
+        }).then(
+          (s) => {
+            s.end();
+            return false;
+          },
+          () => true,
+        );
+        expect(refused).toBe(true);
+        socket.write("world");
+        await Promise.race([inflight.done, Bun.sleep(5000)]);
+        expect(inflight.text()).toStartWith("HTTP/1.1 200");
+        const code = await Promise.race([server.exited, Bun.sleep(5000).then(() => -1)]);
+        expect(code).toBe(0);
+        expect(server.logs.at(-1)).toMatchObject({ msg: "stopped", signal });
+      } finally {
+        await server.stop();
+      }
+    },
+    20_000,
+  );
+});

@@ -1,0 +1,34 @@
+/** Builds an app for in-process tests (app.handle), with its own Registry and a captured log. */
+import { Registry } from "prom-client";
+import { type AppOptions, createApp } from "../../server/app";
+import type { Logger } from "../../server/log";
+import { parseExposition, type Sample } from "./exposition";
+
+export const BASE = "http://storage.test";
+
+export interface LogLine {
+  level: string;
+  msg: string;
+  fields: Record<string, unknown> | undefined;
+}
+
+export function testApp(options: AppOptions = {}) {
+  const logs: LogLine[] = [];
+  const logger: Logger = (level, msg, fields) => logs.push({ level, msg, fields });
+  const registry = new Registry();
+  const app = createApp({ registry, logger, ...options });
+
+  async function request(method: string, path: string, init: RequestInit = {}): Promise<Response> {
+    const response = await app.handle(new Request(BASE + path, { method, ...init }));
+    // onAfterResponse runs after the response is handed over; let it finish before anyone reads metrics.
+    await Bun.sleep(0);
+    return response;
+  }
+
+  async function samples(): Promise<Sample[]> {
+    const response = await app.handle(new Request(`${BASE}/metrics`));
+    return parseExposition(await response.text());
+  }
+
+  return { app, logs, registry, request, samples };
+}

@@ -6,7 +6,7 @@ import { DURATION_BUCKETS, UNMATCHED_PATH } from "../server/metrics";
 import { RequestDurationHistogram } from "../server/request-duration";
 import { Store } from "../server/store";
 import { testApp } from "./support/app";
-import { parseExposition, select, valueOf } from "./support/exposition";
+import { parseExposition, select, sampleValue } from "./support/exposition";
 
 const ROUTE = "/api/buckets/:id";
 const COUNT = "http_request_duration_seconds_count";
@@ -36,7 +36,7 @@ describe("http_request_duration_seconds labels", () => {
       const response = await request(method, path, init);
       expect(String(response.status)).toBe(status);
       const all = await samples();
-      expect(valueOf(all, COUNT, { method, path: ROUTE, status })).toBe(
+      expect(sampleValue(all, COUNT, { method, path: ROUTE, status })).toBe(
         method === "PUT" && status === "200" ? 2 : 1,
       );
       // The raw URL never becomes a label value.
@@ -47,7 +47,7 @@ describe("http_request_duration_seconds labels", () => {
   test("a thrown error is counted as 500 on its route", async () => {
     const { request, samples } = testApp({ store: new BrokenStore(64) });
     expect((await request("GET", "/api/buckets/x")).status).toBe(500);
-    expect(valueOf(await samples(), COUNT, { method: "GET", path: ROUTE, status: "500" })).toBe(1);
+    expect(sampleValue(await samples(), COUNT, { method: "GET", path: ROUTE, status: "500" })).toBe(1);
   });
 
   test("unmatched requests share one fixed path value and keep their real status", async () => {
@@ -56,8 +56,8 @@ describe("http_request_duration_seconds labels", () => {
     await request("POST", "/wp-login.php");
     await request("GET", "/api/buckets");
     const all = await samples();
-    expect(valueOf(all, COUNT, { method: "GET", path: UNMATCHED_PATH, status: "404" })).toBe(2);
-    expect(valueOf(all, COUNT, { method: "POST", path: UNMATCHED_PATH, status: "404" })).toBe(1);
+    expect(sampleValue(all, COUNT, { method: "GET", path: UNMATCHED_PATH, status: "404" })).toBe(2);
+    expect(sampleValue(all, COUNT, { method: "POST", path: UNMATCHED_PATH, status: "404" })).toBe(1);
   });
 
   test("a method outside the standard set is recorded as OTHER", async () => {
@@ -79,9 +79,9 @@ describe("http_request_duration_seconds labels", () => {
   test("the success series exist at zero before any request, so rate() has a starting point", async () => {
     const { samples } = testApp();
     const all = await samples();
-    expect(valueOf(all, COUNT, { method: "GET", path: ROUTE, status: "200" })).toBe(0);
-    expect(valueOf(all, COUNT, { method: "PUT", path: ROUTE, status: "200" })).toBe(0);
-    expect(valueOf(all, COUNT, { method: "DELETE", path: ROUTE, status: "204" })).toBe(0);
+    expect(sampleValue(all, COUNT, { method: "GET", path: ROUTE, status: "200" })).toBe(0);
+    expect(sampleValue(all, COUNT, { method: "PUT", path: ROUTE, status: "200" })).toBe(0);
+    expect(sampleValue(all, COUNT, { method: "DELETE", path: ROUTE, status: "204" })).toBe(0);
   });
 
   test("sum, count and cumulative buckets agree for recorded requests", async () => {
@@ -94,7 +94,7 @@ describe("http_request_duration_seconds labels", () => {
     const values = buckets.map((b) => b.value);
     expect(values).toEqual([...values].sort((a, b) => a - b));
     expect(values.at(-1)).toBe(5);
-    const sum = valueOf(all, "http_request_duration_seconds_sum", labels);
+    const sum = sampleValue(all, "http_request_duration_seconds_sum", labels);
     expect(sum).toBeGreaterThan(0);
     expect(sum).toBeLessThan(5);
   });
@@ -117,7 +117,7 @@ describe("cardinality", () => {
     await warm(300, "b");
     const after = await samples();
     expect(after.length).toBe(before);
-    expect(valueOf(after, COUNT, { method: "GET", path: UNMATCHED_PATH, status: "404" })).toBe(303);
+    expect(sampleValue(after, COUNT, { method: "GET", path: UNMATCHED_PATH, status: "404" })).toBe(303);
   });
 });
 
@@ -129,13 +129,13 @@ describe("histogram buckets", () => {
     histogram.record("GET", ROUTE, 200, 0.00007);
     histogram.record("GET", ROUTE, 200, 7);
     const all = parseExposition(await registry.metrics());
-    const bucket = (le: string) => valueOf(all, "t_seconds_bucket", { le });
+    const bucket = (le: string) => sampleValue(all, "t_seconds_bucket", { le });
     expect(bucket("0.000025")).toBe(0);
     expect(bucket("0.00005")).toBe(1);
     expect(bucket("0.0001")).toBe(2);
     expect(bucket("5")).toBe(2);
     expect(bucket("+Inf")).toBe(3);
-    expect(valueOf(all, "t_seconds_sum")).toBeCloseTo(7.0001, 6);
+    expect(sampleValue(all, "t_seconds_sum")).toBeCloseTo(7.0001, 6);
   });
 
   test("a value exactly on a bound counts in that bound's bucket (le is inclusive)", async () => {
@@ -143,8 +143,8 @@ describe("histogram buckets", () => {
     const histogram = new RequestDurationHistogram("t_seconds", "test", DURATION_BUCKETS, registry);
     histogram.record("GET", ROUTE, 200, 0.1);
     const all = parseExposition(await registry.metrics());
-    expect(valueOf(all, "t_seconds_bucket", { le: "0.1" })).toBe(1);
-    expect(valueOf(all, "t_seconds_bucket", { le: "0.05" })).toBe(0);
+    expect(sampleValue(all, "t_seconds_bucket", { le: "0.1" })).toBe(1);
+    expect(sampleValue(all, "t_seconds_bucket", { le: "0.05" })).toBe(0);
   });
 
   test("prom-client's own observe() and zero() feed the same cells", async () => {
@@ -153,8 +153,8 @@ describe("histogram buckets", () => {
     histogram.zero({ method: "PUT", path: ROUTE, status: 200 });
     histogram.observe({ method: "GET", path: ROUTE, status: 200 }, 0.002);
     const all = parseExposition(await registry.metrics());
-    expect(valueOf(all, "t_seconds_count", { method: "PUT" })).toBe(0);
-    expect(valueOf(all, "t_seconds_count", { method: "GET" })).toBe(1);
+    expect(sampleValue(all, "t_seconds_count", { method: "PUT" })).toBe(0);
+    expect(sampleValue(all, "t_seconds_count", { method: "GET" })).toBe(1);
     expect(() => histogram.labels()).toThrow();
   });
 });
@@ -166,19 +166,19 @@ describe("store gauges and build info", () => {
     await request("PUT", "/api/buckets/b", { body: "123" });
     await request("PUT", "/api/buckets/a", { body: "1" });
     let all = await samples();
-    expect(valueOf(all, "storage_api_objects")).toBe(2);
-    expect(valueOf(all, "storage_api_stored_bytes")).toBe(4);
-    expect(valueOf(all, "storage_api_max_stored_bytes")).toBe(1000);
+    expect(sampleValue(all, "storage_api_objects")).toBe(2);
+    expect(sampleValue(all, "storage_api_stored_bytes")).toBe(4);
+    expect(sampleValue(all, "storage_api_max_stored_bytes")).toBe(1000);
     await request("DELETE", "/api/buckets/b");
     all = await samples();
-    expect(valueOf(all, "storage_api_objects")).toBe(1);
-    expect(valueOf(all, "storage_api_stored_bytes")).toBe(1);
+    expect(sampleValue(all, "storage_api_objects")).toBe(1);
+    expect(sampleValue(all, "storage_api_stored_bytes")).toBe(1);
   });
 
   test("build info names the package version and the Bun version", async () => {
     const { samples } = testApp();
     const version = (await Bun.file(`${import.meta.dir}/../package.json`).json()).version;
-    expect(valueOf(await samples(), "storage_api_build_info", { version, bun_version: Bun.version })).toBe(1);
+    expect(sampleValue(await samples(), "storage_api_build_info", { version, bun_version: Bun.version })).toBe(1);
   });
 });
 
@@ -190,27 +190,27 @@ describe("process metrics under Bun", () => {
     expect(names.has("process_heap_bytes")).toBe(false);
     expect([...names].filter((n) => n.startsWith("nodejs_"))).toEqual([]);
 
-    const rss = valueOf(all, "process_resident_memory_bytes");
+    const rss = sampleValue(all, "process_resident_memory_bytes");
     expect(Math.abs(rss - process.memoryUsage.rss()) / rss).toBeLessThan(0.2);
-    const start = valueOf(all, "process_start_time_seconds");
+    const start = sampleValue(all, "process_start_time_seconds");
     expect(Math.abs(start - (Date.now() / 1000 - process.uptime()))).toBeLessThan(2);
-    const cpu = valueOf(all, "process_cpu_seconds_total");
-    const user = valueOf(all, "process_cpu_user_seconds_total");
-    const system = valueOf(all, "process_cpu_system_seconds_total");
+    const cpu = sampleValue(all, "process_cpu_seconds_total");
+    const user = sampleValue(all, "process_cpu_user_seconds_total");
+    const system = sampleValue(all, "process_cpu_system_seconds_total");
     expect(cpu).toBeGreaterThan(0);
     expect(Math.abs(cpu - (user + system))).toBeLessThan(0.05);
     const fds = readdirSync("/proc/self/fd").length;
-    expect(Math.abs(valueOf(all, "process_open_fds") - fds)).toBeLessThanOrEqual(3);
-    expect(valueOf(all, "process_max_fds")).toBeGreaterThanOrEqual(valueOf(all, "process_open_fds"));
+    expect(Math.abs(sampleValue(all, "process_open_fds") - fds)).toBeLessThanOrEqual(3);
+    expect(sampleValue(all, "process_max_fds")).toBeGreaterThanOrEqual(sampleValue(all, "process_open_fds"));
   });
 
   test("CPU seconds only go up between scrapes", async () => {
     const { samples } = testApp();
-    const first = valueOf(await samples(), "process_cpu_seconds_total");
+    const first = sampleValue(await samples(), "process_cpu_seconds_total");
     let spin = 0;
     const until = performance.now() + 30;
     while (performance.now() < until) spin++;
     expect(spin).toBeGreaterThan(0);
-    expect(valueOf(await samples(), "process_cpu_seconds_total")).toBeGreaterThan(first);
+    expect(sampleValue(await samples(), "process_cpu_seconds_total")).toBeGreaterThan(first);
   });
 });

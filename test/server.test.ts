@@ -1,6 +1,6 @@
 /** The real process: start-up, configuration errors, concurrency, Bun's body limit, graceful shutdown. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { parseExposition, valueOf } from "./support/exposition";
+import { parseExposition, sampleValue } from "./support/exposition";
 import { type RunningServer, startServer } from "./support/server";
 
 const ROOT = `${import.meta.dir}/..`;
@@ -60,7 +60,7 @@ describe("a running server", () => {
     expect(await response.json()).toEqual({ error: "body larger than 1024 bytes" });
     const metrics = parseExposition(await (await fetch(`${server.url}/metrics`)).text());
     expect(
-      valueOf(metrics, "http_request_duration_seconds_count", {
+      sampleValue(metrics, "http_request_duration_seconds_count", {
         method: "PUT",
         path: "/api/buckets/:id",
         status: "413",
@@ -121,8 +121,8 @@ describe("a running server", () => {
       }
     }
     const metrics = parseExposition(await (await fetch(`${server.url}/metrics`)).text());
-    expect(valueOf(metrics, "storage_api_objects")).toBe(objects);
-    expect(valueOf(metrics, "storage_api_stored_bytes")).toBe(bytes);
+    expect(sampleValue(metrics, "storage_api_objects")).toBe(objects);
+    expect(sampleValue(metrics, "storage_api_stored_bytes")).toBe(bytes);
 
     // A write that was acknowledged is what the next read returns.
     await Promise.all(

@@ -30,7 +30,7 @@ export function select(samples: Sample[], name: string, labels: Record<string, s
 }
 
 /** The single value of a series; fails when zero or several series match. */
-export function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
+export function sampleValue(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
   const found = select(samples, name, labels);
   if (found.length !== 1) {
     throw new Error(`${found.length} series match ${name} ${JSON.stringify(labels)}`);

@@ -6,7 +6,7 @@ import { DURATION_BUCKETS, UNMATCHED_PATH } from "../server/metrics";
 import { RequestDurationHistogram } from "../server/request-duration";
 import { Store } from "../server/store";
 import { testApp } from "./support/app";
-import { parseExposition, select, sampleValue } from "./support/exposition";
+import { parseExposition, sampleValue, select } from "./support/exposition";
 
 const ROUTE = "/api/buckets/:id";
 const COUNT = "http_request_duration_seconds_count";
@@ -178,7 +178,9 @@ describe("store gauges and build info", () => {
   test("build info names the package version and the Bun version", async () => {
     const { samples } = testApp();
     const version = (await Bun.file(`${import.meta.dir}/../package.json`).json()).version;
-    expect(sampleValue(await samples(), "storage_api_build_info", { version, bun_version: Bun.version })).toBe(1);
+    expect(
+      sampleValue(await samples(), "storage_api_build_info", { version, bun_version: Bun.version }),
+    ).toBe(1);
   });
 });
 

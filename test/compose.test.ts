@@ -245,13 +245,13 @@ describe("docker-compose.yml", () => {
     }
   });
 
-  test("mounts only the dashboard JSON into Grafana, where the provider reads it", () => {
+  test("mounts the dashboards folder into Grafana, where the provider reads it", () => {
     const dashboardMounts = mounts.filter((mount) => mount.source.startsWith("./dashboards"));
     expect(dashboardMounts).toEqual([
       {
         service: "grafana",
-        source: "./dashboards/storage-api.json",
-        target: "/var/lib/grafana/dashboards/storage-api.json",
+        source: "./dashboards",
+        target: "/var/lib/grafana/dashboards",
         mode: "ro",
       },
     ]);

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Deploys the stack to the kind cluster without Tilt, exactly as the manifests in k8s/ describe it:
+# builds the production image under the tag the Deployment pins, copies it into the kind node (there is no
+# registry; imagePullPolicy is Never), creates the Grafana admin Secret if missing, applies k8s/ and waits
+# for the rollouts. Re-running it redeploys the API with a freshly built image (the store starts empty).
+set -euo pipefail
+
+readonly cluster=storage-api context=kind-storage-api namespace=storage-api
+cd "$(dirname "$0")/.."
+
+# The image reference the manifests pin (storage-api:<package.json version>), read from the render itself
+# so this script can never build a tag the Deployment does not use.
+image="$(kubectl kustomize k8s | sed -n 's/^ *image: \(storage-api:[^[:space:]]*\)$/\1/p')"
+if [[ -z "$image" ]]; then
+  echo "kind-deploy: no storage-api image reference found in the rendered k8s/ manifests" >&2
+  exit 1
+fi
+
+docker build --target production --tag "$image" .
+kind load docker-image "$image" --name "$cluster"
+scripts/ensure-grafana-secret.sh "$context"
+
+# With the same tag, `kubectl apply` sees no change to the pod template and would keep the old image running.
+had_api=false
+if kubectl --context "$context" -n "$namespace" get deployment storage-api >/dev/null 2>&1; then
+  had_api=true
+fi
+kubectl --context "$context" apply -k k8s
+if [[ "$had_api" == true ]]; then
+  kubectl --context "$context" -n "$namespace" rollout restart deployment/storage-api
+fi
+
+for deployment in storage-api prometheus grafana; do
+  kubectl --context "$context" -n "$namespace" rollout status "deployment/$deployment" --timeout=180s
+done
+
+cat <<TEXT
+Deployed. Reach the services through port-forwards (each blocks; run them in separate terminals):
+  kubectl --context $context -n $namespace port-forward service/storage-api 5000:5000
+  kubectl --context $context -n $namespace port-forward service/prometheus 9090:9090
+  kubectl --context $context -n $namespace port-forward service/grafana 3000:3000
+TEXT

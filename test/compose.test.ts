@@ -5,39 +5,11 @@
  * and runs all of it for real; these run in milliseconds on every `bun test`.
  */
 import { describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
 import { execForm, parseDockerfile, parseHealthcheck, type Stage } from "./support/dockerfile";
-
-const root = join(import.meta.dir, "..");
-const read = (path: string) => readFileSync(join(root, path), "utf8");
-
-type Mapping = Record<string, unknown>;
-
-function mapping(value: unknown, what: string): Mapping {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new Error(`${what} is not a mapping`);
-  }
-  return value as Mapping;
-}
-
-function strings(value: unknown, what: string): string[] {
-  if (!Array.isArray(value) || !value.every((item) => typeof item === "string")) {
-    throw new Error(`${what} is not a list of strings`);
-  }
-  return value;
-}
-
-function list(value: unknown, what: string): unknown[] {
-  if (!Array.isArray(value)) throw new Error(`${what} is not a list`);
-  return value;
-}
-
-function text(value: unknown, what: string): string {
-  if (typeof value !== "string") throw new Error(`${what} is not a string`);
-  return value;
-}
+import { list, mapping, read, root, strings, text } from "./support/repo";
 
 /** Compose byte values ("512m", "1g", "1048576"), as Docker reads them (binary units). */
 function bytes(value: string): number {

@@ -6,7 +6,7 @@
  * Prometheus configuration and with where compose and Kubernetes mount the dashboard.
  */
 import { describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import {
   BigValueColorMode,
@@ -20,18 +20,7 @@ import {
 } from "@grafana/schema";
 import { parse } from "yaml";
 import { dashboard, panelTitled, queries } from "./support/dashboard";
-
-const root = join(import.meta.dir, "..");
-const read = (path: string) => readFileSync(join(root, path), "utf8");
-
-type Mapping = Record<string, unknown>;
-
-function mapping(value: unknown, what: string): Mapping {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new Error(`${what} is not a mapping`);
-  }
-  return value as Mapping;
-}
+import { type Mapping, mapping, read, root } from "./support/repo";
 
 function single(value: unknown, what: string): Mapping {
   if (!Array.isArray(value) || value.length !== 1) throw new Error(`${what} is not a list of one entry`);

@@ -5,32 +5,11 @@
  * names Prometheus reads, and that every alert has a runbook section and is tested firing and silent.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { parse, stringify } from "yaml";
-
-const root = join(import.meta.dir, "..");
-const read = (path: string) => readFileSync(join(root, path), "utf8");
-
-type Mapping = Record<string, unknown>;
-
-function mapping(value: unknown, what: string): Mapping {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new Error(`${what} is not a mapping`);
-  }
-  return value as Mapping;
-}
-
-function list(value: unknown, what: string): unknown[] {
-  if (!Array.isArray(value)) throw new Error(`${what} is not a list`);
-  return value;
-}
-
-function text(value: unknown, what: string): string {
-  if (typeof value !== "string") throw new Error(`${what} is not a string`);
-  return value;
-}
+import { list, type Mapping, mapping, read, root, text } from "./support/repo";
 
 const composeConfig = () => mapping(parse(read("prometheus/prometheus.compose.yml")), "compose config");
 const kubernetesConfig = () =>

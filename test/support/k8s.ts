@@ -5,34 +5,16 @@
  */
 import { describe, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
+import { list, type Mapping, mapping, root, text } from "./repo";
 
-export const root = join(import.meta.dir, "..", "..");
-
-export type Mapping = Record<string, unknown>;
+// The shared narrowing helpers, re-exported so the manifest tests import from one place.
+export { list, type Mapping, mapping, root, text } from "./repo";
 
 export interface K8sObject extends Mapping {
   apiVersion: string;
   kind: string;
   metadata: { name: string; namespace?: string; labels?: Record<string, string> } & Mapping;
-}
-
-export function mapping(value: unknown, what: string): Mapping {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new Error(`${what} is not a mapping`);
-  }
-  return value as Mapping;
-}
-
-export function list(value: unknown, what: string): unknown[] {
-  if (!Array.isArray(value)) throw new Error(`${what} is not a list`);
-  return value;
-}
-
-export function text(value: unknown, what: string): string {
-  if (typeof value !== "string") throw new Error(`${what} is not a string`);
-  return value;
 }
 
 const kubectl = Bun.which("kubectl");

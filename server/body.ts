@@ -19,8 +19,12 @@ export function declaredLength(request: Request): number | undefined {
   return header === null ? undefined : Number(header);
 }
 
-export async function readBody(request: Request, limit: number): Promise<BodyResult> {
-  const declared = declaredLength(request);
+/** `declared` is declaredLength(request), which the caller has already read for its own checks. */
+export async function readBody(
+  request: Request,
+  limit: number,
+  declared: number | undefined,
+): Promise<BodyResult> {
   try {
     if (declared !== undefined) {
       if (declared > limit) return TOO_LARGE;

@@ -53,7 +53,7 @@ export function bucketRoutes({ store, maxBodyBytes, logger }: BucketOptions) {
         if (declared !== undefined && declared <= maxBodyBytes && !store.fits(id, declared)) {
           return storeFull(id, declared);
         }
-        const body = await readBody(request, maxBodyBytes);
+        const body = await readBody(request, maxBodyBytes, declared);
         if (!body.ok) {
           return body.reason === "too-large"
             ? jsonError(413, `body larger than ${maxBodyBytes} bytes`)

@@ -70,11 +70,6 @@ export class RequestDurationHistogram extends Histogram<DurationLabel> {
     this.#cell(method, path, status);
   }
 
-  /** Number of distinct label sets (the series count is this times buckets + 3). */
-  get labelSets(): number {
-    return this.#ordered.length;
-  }
-
   #cell(method: string, path: string, status: number): Cell {
     let byPath = this.#cells.get(method);
     if (byPath === undefined) {

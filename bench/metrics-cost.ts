@@ -97,8 +97,6 @@ async function realisticTraffic(rounds: number): Promise<void> {
 }
 
 await realisticTraffic(100);
-// onAfterResponse runs after the response is handed over; let the last ones finish before scraping.
-await Bun.sleep(10);
 
 const renderMs: number[] = [];
 for (let i = 0; i < RENDERS; i++) {
@@ -120,7 +118,6 @@ const unknownPaths = async () => {
 };
 await distinctIds();
 await unknownPaths();
-await Bun.sleep(10);
 const after = await scrape();
 
 /** The distinct (method, path, status) label sets of the request histogram. */

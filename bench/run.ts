@@ -50,8 +50,8 @@ const TWIN_LABEL = "service (2nd process)";
 const PAIRS: ReadonlyArray<readonly [string, string, string]> = [
   ["service", "service-no-metrics", "the metrics plugin"],
   ["service", "minimal", "the whole service over a minimal server"],
-  ["service-empty-hooks", "service-no-metrics", "an empty onRequest + onAfterResponse pair on the service"],
-  ["minimal-empty-hooks", "minimal", "the same empty hooks on the minimal server"],
+  ["service-empty-hooks", "service-no-metrics", "the plugin's two hooks, empty, on the service"],
+  ["minimal-empty-hooks", "minimal", "an empty onRequest + onAfterResponse pair on the minimal server"],
   ["service", TWIN_LABEL, "nothing: two processes of the same variant (noise floor)"],
 ];
 

@@ -10,9 +10,9 @@ import { createMinimalApp } from "./minimal-server";
 
 /**
  * service: the real service (createApp()). service-no-metrics: the same without the metrics plugin.
- * service-empty-hooks: service-no-metrics under empty onRequest + onAfterResponse hooks, so the plugin's
- * cost splits into what any Elysia hook pair costs and what the plugin itself does. minimal and
- * minimal-empty-hooks: the calibration points (bench/minimal-server.ts).
+ * service-empty-hooks: service-no-metrics under the plugin's two hooks (onTransform + mapResponse) with
+ * nothing in them, so the plugin's cost splits into what the hooks cost and what the plugin does in them.
+ * minimal and minimal-empty-hooks: the calibration points (bench/minimal-server.ts).
  */
 export const VARIANTS = [
   "service",
@@ -30,10 +30,10 @@ function build(variant: Variant) {
     case "service-no-metrics":
       return createApp({ metrics: false, logger: silentLogger });
     case "service-empty-hooks":
-      // Hooks registered before .use() apply to the used app's routes; onRequest sees unmatched paths too.
+      // Global hooks registered before .use() apply to the used app's routes, its catch-all route included.
       return new Elysia()
-        .onRequest(() => {})
-        .onAfterResponse({ as: "global" }, () => {})
+        .onTransform({ as: "global" }, () => {})
+        .mapResponse({ as: "global" }, () => {})
         .use(createApp({ metrics: false, logger: silentLogger }));
     case "minimal":
       return createMinimalApp({ emptyHooks: false });

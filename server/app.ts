@@ -1,11 +1,12 @@
 /**
- * createApp(options) -> Elysia: the metrics plugin first (so its hooks see every request), then the
- * error handler and the routes. No listen() here: tests drive the app through app.handle().
+ * createApp(options) -> Elysia: the metrics plugin first (so its hooks see every route), then the error
+ * handler, the routes and the catch-all 404 route. No listen() here: tests drive it through app.handle().
  */
 import { Elysia } from "elysia";
 import type { Registry } from "prom-client";
 import { BUCKET_ROUTE, bucketRoutes } from "./buckets";
 import { DEFAULTS } from "./config";
+import { FALLBACK_ROUTE, fallbackRoute } from "./fallback";
 import { describeError, type Logger, silentLogger } from "./log";
 import { createMetrics } from "./metrics";
 import { type Lifecycle, OPS_ROUTES, opsRoutes } from "./ops";
@@ -39,6 +40,7 @@ export function createApp(options: AppOptions = {}) {
       store,
       version: VERSION,
       unobservedRoutes: OPS_ROUTES,
+      fallbackRoute: FALLBACK_ROUTE,
       // The success series of each route, so rate() and the error-ratio alert have a zero to start from.
       precreated: [
         ["GET", BUCKET_ROUTE, 200],
@@ -52,25 +54,20 @@ export function createApp(options: AppOptions = {}) {
     app.use(metrics.plugin);
   }
 
-  return (
-    app
-      // set.status as well as the Response: on the error path Elysia hands onAfterResponse only `set`.
-      .onError({ as: "global" }, ({ code, error, request, set }) => {
-        if (code === "NOT_FOUND") {
-          set.status = 404;
-          return jsonError(404, "not found");
-        }
-        set.status = 500;
-        logger("error", "request failed with 500", {
-          status: 500,
-          method: request.method,
-          url: request.url,
-          code,
-          ...describeError(error),
-        });
-        return jsonError(500, "internal server error");
-      })
-      .use(opsRoutes(lifecycle, registry))
-      .use(bucketRoutes({ store, maxBodyBytes, logger }))
-  );
+  return app
+    .onError({ as: "global" }, ({ code, error, request }) => {
+      // Not reached while fallbackRoute() answers every unmatched path; kept so a 404 never becomes a 500.
+      if (code === "NOT_FOUND") return jsonError(404, "not found");
+      logger("error", "request failed with 500", {
+        status: 500,
+        method: request.method,
+        url: request.url,
+        code,
+        ...describeError(error),
+      });
+      return jsonError(500, "internal server error");
+    })
+    .use(opsRoutes(lifecycle, registry))
+    .use(bucketRoutes({ store, maxBodyBytes, logger }))
+    .use(fallbackRoute());
 }

@@ -1,8 +1,10 @@
 /** What /metrics says about the traffic: labels, bounded cardinality, buckets, gauges, process metrics. */
 import { describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
+import { Elysia } from "elysia";
 import { Registry } from "prom-client";
-import { DURATION_BUCKETS, UNMATCHED_PATH } from "../server/metrics";
+import { silentLogger } from "../server/log";
+import { createMetrics, DURATION_BUCKETS, UNMATCHED_PATH } from "../server/metrics";
 import { RequestDurationHistogram } from "../server/request-duration";
 import { Store } from "../server/store";
 import { testApp } from "./support/app";
@@ -58,6 +60,42 @@ describe("http_request_duration_seconds labels", () => {
     const all = await samples();
     expect(sampleValue(all, COUNT, { method: "GET", path: UNMATCHED_PATH, status: "404" })).toBe(2);
     expect(sampleValue(all, COUNT, { method: "POST", path: UNMATCHED_PATH, status: "404" })).toBe(1);
+  });
+
+  test.each([
+    ["the root", "GET", "/", {}],
+    ["the bucket prefix with an empty id", "GET", "/api/buckets/", {}],
+    ["a path below a bucket", "GET", "/api/buckets/a/b", {}],
+    ["a wrong method on an operational path", "POST", "/healthz", {}],
+    [
+      "broken JSON to an unknown path (never parsed)",
+      "POST",
+      "/nope",
+      { body: "{bad", headers: { "content-type": "application/json" } },
+    ],
+  ] as const)("%s gets 404 and is counted under the one unmatched path", async (_, method, path, init) => {
+    const { request, samples } = testApp();
+    const response = await request(method, path, init);
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual({ error: "not found" });
+    expect(sampleValue(await samples(), COUNT, { method, path: UNMATCHED_PATH, status: "404" })).toBe(1);
+  });
+
+  test("a handler that returns Elysia's status() is counted under that status", async () => {
+    const metrics = createMetrics({
+      store: new Store(64),
+      version: "test",
+      unobservedRoutes: [],
+      precreated: [],
+      logger: silentLogger,
+    });
+    const app = new Elysia()
+      .use(metrics.plugin)
+      .get("/teapot", ({ status }) => status(418, "short and stout"));
+    const response = await app.handle(new Request("http://storage.test/teapot"));
+    expect(response.status).toBe(418);
+    const all = parseExposition(await metrics.registry.metrics());
+    expect(sampleValue(all, COUNT, { method: "GET", path: "/teapot", status: "418" })).toBe(1);
   });
 
   test("a method outside the standard set is recorded as OTHER", async () => {

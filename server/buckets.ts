@@ -24,11 +24,30 @@ export interface BucketOptions {
   logger: Logger;
 }
 
-/** The decoded id, or the error response to send. Elysia hands over null when percent-decoding fails. */
-function checkId(id: string | null | undefined): string | Response {
+const REPLACEMENT_CHARACTER = "\uFFFD";
+
+/**
+ * The decoded id, or the error response to send. Elysia's router hands over null when percent-decoding
+ * fails; Bun's router (the one a listening server uses) decodes a broken sequence to U+FFFD instead, so
+ * `%ZZ` and `%C3%28` would name the same id. An id holding U+FFFD is therefore decoded again, strictly,
+ * from the raw URL: rare, so the common path stays a single `includes`.
+ */
+function checkId(id: string | null | undefined, request: Request): string | Response {
+  if (typeof id === "string" && id.includes(REPLACEMENT_CHARACTER)) id = strictlyDecodedId(request.url);
   if (typeof id !== "string") return jsonError(400, "id is not valid percent-encoded UTF-8");
   if (id.length > MAX_ID_LENGTH) return jsonError(400, `id is longer than ${MAX_ID_LENGTH} characters`);
   return id;
+}
+
+/** The route's last segment from the raw URL, percent-decoded; undefined when that fails. */
+function strictlyDecodedId(url: string): string | undefined {
+  const query = url.indexOf("?");
+  const path = query === -1 ? url : url.slice(0, query);
+  try {
+    return decodeURIComponent(path.slice(path.lastIndexOf("/") + 1));
+  } catch {
+    return undefined;
+  }
 }
 
 export function bucketRoutes({ store, maxBodyBytes, logger }: BucketOptions) {
@@ -36,8 +55,8 @@ export function bucketRoutes({ store, maxBodyBytes, logger }: BucketOptions) {
   const raw = { parse: "none" } as const;
 
   return new Elysia()
-    .get(BUCKET_ROUTE, ({ params }) => {
-      const id = checkId(params.id);
+    .get(BUCKET_ROUTE, ({ params, request }) => {
+      const id = checkId(params.id, request);
       if (typeof id !== "string") return id;
       const data = store.get(id);
       if (data === undefined) return jsonError(404, "not found");
@@ -46,7 +65,7 @@ export function bucketRoutes({ store, maxBodyBytes, logger }: BucketOptions) {
     .put(
       BUCKET_ROUTE,
       async ({ params, request }) => {
-        const id = checkId(params.id);
+        const id = checkId(params.id, request);
         if (typeof id !== "string") return id;
         const declared = declaredLength(request);
         // Refuse early when the declared size cannot fit, without reading the body.
@@ -67,8 +86,8 @@ export function bucketRoutes({ store, maxBodyBytes, logger }: BucketOptions) {
     )
     .delete(
       BUCKET_ROUTE,
-      ({ params }) => {
-        const id = checkId(params.id);
+      ({ params, request }) => {
+        const id = checkId(params.id, request);
         if (typeof id !== "string") return id;
         return store.delete(id) ? empty(204) : jsonError(404, "not found");
       },

@@ -68,6 +68,42 @@ describe("a running server", () => {
     ).toBeGreaterThanOrEqual(1);
   });
 
+  test.each([
+    ["PUT", "%ZZ"],
+    ["PUT", "%C3%28"],
+    ["GET", "%E2%82"],
+    ["DELETE", "a%"],
+  ])("%s of an id with broken percent-encoding (%s) is 400 behind Bun's router too", async (method, id) => {
+    const response = await fetch(`${server.url}/api/buckets/${id}`, {
+      method,
+      body: method === "PUT" ? "data" : null,
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ error: "id is not valid percent-encoded UTF-8" });
+  });
+
+  test("an id that is U+FFFD itself round-trips, and a broken id never reads it", async () => {
+    const url = `${server.url}/api/buckets/%EF%BF%BD`;
+    expect((await fetch(url, { method: "PUT", body: "replacement" })).status).toBe(200);
+    expect(await (await fetch(url)).text()).toBe("replacement");
+    expect((await fetch(`${server.url}/api/buckets/%ZZ`)).status).toBe(400);
+    expect((await fetch(url, { method: "DELETE" })).status).toBe(204);
+  });
+
+  test("an unknown path gets the JSON 404 and is counted under path=unmatched", async () => {
+    const response = await fetch(`${server.url}/no/such/path`);
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual({ error: "not found" });
+    const metrics = parseExposition(await (await fetch(`${server.url}/metrics`)).text());
+    expect(
+      sampleValue(metrics, "http_request_duration_seconds_count", {
+        method: "GET",
+        path: "unmatched",
+        status: "404",
+      }),
+    ).toBeGreaterThanOrEqual(1);
+  });
+
   test("concurrent PUT, GET and DELETE on shared ids lose nothing and tear nothing", async () => {
     // Each writer stores `size` copies of one byte value: an intact value is uniform and of the right length.
     const sizes = [1, 100, 700, 1024];

@@ -9,7 +9,7 @@ import { Elysia, ElysiaCustomStatusResponse } from "elysia";
 import { Gauge, Registry } from "prom-client";
 import { describeError, type Logger } from "./log";
 import { registerProcessMetrics } from "./process-metrics";
-import { RequestDurationHistogram } from "./request-duration";
+import { RequestDurationHistogram, type RouteSeries } from "./request-duration";
 import type { Store } from "./store";
 
 /** The one `path` label value shared by every request that matched no route (keeps cardinality fixed). */
@@ -24,19 +24,6 @@ export const DURATION_BUCKETS = [
   0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
   0.5, 1, 2.5, 5,
 ] as const;
-
-/** Methods that get their own label value; anything else is recorded as OTHER, so clients cannot add series. */
-const KNOWN_METHODS = new Set([
-  "GET",
-  "HEAD",
-  "POST",
-  "PUT",
-  "DELETE",
-  "PATCH",
-  "OPTIONS",
-  "CONNECT",
-  "TRACE",
-]);
 
 export interface MetricsOptions {
   store: Store;
@@ -114,7 +101,9 @@ interface Timed {
  * request here against a budget of 1 µs (docs/performance.md).
  */
 function metricsPlugin(duration: RequestDurationHistogram, options: MetricsOptions) {
-  const skip = new Set(options.unobservedRoutes);
+  // Route template -> its series, or null when the route is not observed. The keys are the app's route
+  // templates, so the map stays as small as the route table.
+  const routes = new Map<string, RouteSeries | null>(options.unobservedRoutes.map((route) => [route, null]));
   const fallback = options.fallbackRoute;
   let reportedFailure = false;
   return (
@@ -127,7 +116,13 @@ function metricsPlugin(duration: RequestDurationHistogram, options: MetricsOptio
         try {
           const start = (ctx as Timed).metricsStart;
           const route = ctx.route as string | undefined;
-          if (start === undefined || route === undefined || skip.has(route)) return;
+          if (start === undefined || route === undefined) return;
+          let series = routes.get(route);
+          if (series === undefined) {
+            series = duration.route(route === fallback ? UNMATCHED_PATH : route);
+            routes.set(route, series);
+          }
+          if (series === null) return;
           const response = (ctx as { response?: unknown }).response;
           // Never read ctx.set here: Elysia would see it in this hook's source and switch every route to
           // its slower response mapping that merges `set` into each Response (docs/performance.md). The
@@ -136,9 +131,7 @@ function metricsPlugin(duration: RequestDurationHistogram, options: MetricsOptio
           if (response instanceof Response) status = response.status;
           // A handler's `return status(code, body)`: Elysia applies the code only after this hook.
           else if (response instanceof ElysiaCustomStatusResponse) status = response.code;
-          const method = KNOWN_METHODS.has(ctx.request.method) ? ctx.request.method : "OTHER";
-          const path = route === fallback ? UNMATCHED_PATH : route;
-          duration.record(method, path, status, (performance.now() - start) / 1000);
+          series.record(ctx.request.method, status, (performance.now() - start) / 1000);
         } catch (error) {
           // A throw here would turn a good response into an error; say it once, not once per request.
           if (!reportedFailure) {

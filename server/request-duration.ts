@@ -5,13 +5,27 @@
  * rebuilds a label-hash string and looks buckets up by stringified bound on every call), which alone is
  * most of the 1 µs per request the metrics may cost (docs/performance.md). So observations go into a
  * pre-resolved cell per (method, path, status): a Float64Array of bucket counts plus sum and count, found
- * through three small Map lookups with no allocation. The class still IS a prom-client Histogram,
+ * through small Map lookups with no allocation (two per request when the caller keeps the RouteSeries). The class still IS a prom-client Histogram,
  * registered in the app's Registry; only `get()` is overridden to hand the registry the cells' values
  * in prom-client's own exposition format, so /metrics output is rendered by prom-client as usual.
  */
 import { Histogram, type Registry } from "prom-client";
 
 export type DurationLabel = "method" | "path" | "status";
+
+/** Methods that get their own label value; anything else is recorded as OTHER, so clients cannot add series. */
+const KNOWN_METHODS: ReadonlySet<string> = new Set([
+  "GET",
+  "HEAD",
+  "POST",
+  "PUT",
+  "DELETE",
+  "PATCH",
+  "OPTIONS",
+  "CONNECT",
+  "TRACE",
+]);
+const OTHER_METHOD = "OTHER";
 
 interface Cell {
   readonly method: string;
@@ -23,6 +37,12 @@ interface Cell {
   count: number;
 }
 
+/** The cells of one method label on one route, by status code. */
+interface MethodCells {
+  readonly label: string;
+  readonly byStatus: Map<number, Cell>;
+}
+
 interface ExportedValue {
   value: number;
   labels: Partial<Record<DurationLabel | "le", string | number>>;
@@ -31,11 +51,71 @@ interface ExportedValue {
 
 type Exported = Awaited<ReturnType<Histogram<DurationLabel>["get"]>>;
 
+/**
+ * The series of one `path` label value. The metrics plugin resolves it once per route template and keeps
+ * it, so recording a request costs two Map lookups (method, then status) and no allocation.
+ */
+export class RouteSeries {
+  readonly #byMethod = new Map<string, MethodCells>();
+
+  constructor(
+    readonly path: string,
+    private readonly bounds: Float64Array,
+    private readonly ordered: Cell[],
+  ) {}
+
+  /** Records one request; `seconds` must be finite and non-negative. */
+  record(method: string, status: number, seconds: number): void {
+    const cell = this.#cell(method, status);
+    const bounds = this.bounds;
+    let i = 0;
+    // Linear from the smallest bound: nearly every request here lands in the first few buckets.
+    while (i < bounds.length && seconds > (bounds[i] as number)) i++;
+    (cell.counts[i] as number)++;
+    cell.sum += seconds;
+    cell.count++;
+  }
+
+  /** Creates the series at zero, so rate() has a first sample before the first request. */
+  precreate(method: string, status: number): void {
+    this.#cell(method, status);
+  }
+
+  #cell(method: string, status: number): Cell {
+    const cells = this.#byMethod.get(method) ?? this.#methodCells(method);
+    let cell = cells.byStatus.get(status);
+    if (cell === undefined) {
+      cell = {
+        method: cells.label,
+        path: this.path,
+        status: String(status),
+        counts: new Float64Array(this.bounds.length + 1),
+        sum: 0,
+        count: 0,
+      };
+      cells.byStatus.set(status, cell);
+      this.ordered.push(cell);
+    }
+    return cell;
+  }
+
+  /** Only the standard methods become keys; any other method shares OTHER's cells without adding a key. */
+  #methodCells(method: string): MethodCells {
+    const label = KNOWN_METHODS.has(method) ? method : OTHER_METHOD;
+    let cells = this.#byMethod.get(label);
+    if (cells === undefined) {
+      cells = { label, byStatus: new Map() };
+      this.#byMethod.set(label, cells);
+    }
+    return cells;
+  }
+}
+
 export class RequestDurationHistogram extends Histogram<DurationLabel> {
   readonly #name: string;
   readonly #help: string;
   readonly #bounds: Float64Array;
-  readonly #cells = new Map<string, Map<string, Map<number, Cell>>>();
+  readonly #routes = new Map<string, RouteSeries>();
   readonly #ordered: Cell[] = [];
 
   constructor(name: string, help: string, buckets: readonly number[], registry: Registry) {
@@ -53,48 +133,24 @@ export class RequestDurationHistogram extends Histogram<DurationLabel> {
     this.observe = RequestDurationHistogram.prototype.observe;
   }
 
-  /** Records one request; `seconds` must be finite and non-negative. */
+  /** The series of one `path` value; callers on the hot path keep it instead of looking it up again. */
+  route(path: string): RouteSeries {
+    let series = this.#routes.get(path);
+    if (series === undefined) {
+      series = new RouteSeries(path, this.#bounds, this.#ordered);
+      this.#routes.set(path, series);
+    }
+    return series;
+  }
+
+  /** Records one request; methods outside the standard set are recorded as OTHER. */
   record(method: string, path: string, status: number, seconds: number): void {
-    const cell = this.#cell(method, path, status);
-    const bounds = this.#bounds;
-    let i = 0;
-    // Linear from the smallest bound: nearly every request here lands in the first few buckets.
-    while (i < bounds.length && seconds > (bounds[i] as number)) i++;
-    (cell.counts[i] as number)++;
-    cell.sum += seconds;
-    cell.count++;
+    this.route(path).record(method, status, seconds);
   }
 
   /** Creates the series at zero, so rate() has a first sample before the first request. */
   precreate(method: string, path: string, status: number): void {
-    this.#cell(method, path, status);
-  }
-
-  #cell(method: string, path: string, status: number): Cell {
-    let byPath = this.#cells.get(method);
-    if (byPath === undefined) {
-      byPath = new Map();
-      this.#cells.set(method, byPath);
-    }
-    let byStatus = byPath.get(path);
-    if (byStatus === undefined) {
-      byStatus = new Map();
-      byPath.set(path, byStatus);
-    }
-    let cell = byStatus.get(status);
-    if (cell === undefined) {
-      cell = {
-        method,
-        path,
-        status: String(status),
-        counts: new Float64Array(this.#bounds.length + 1),
-        sum: 0,
-        count: 0,
-      };
-      byStatus.set(status, cell);
-      this.#ordered.push(cell);
-    }
-    return cell;
+    this.route(path).precreate(method, status);
   }
 
   override async get(): Promise<Exported> {

@@ -21,6 +21,7 @@ import { describeMachine, loadAverage } from "./machine";
 import { measure } from "./measure";
 import { clockTicksPerSecond, type Server, startServer, stopServer } from "./processes";
 import {
+  calibrate,
   cardinalityPass,
   goals,
   type MemoryResult,
@@ -188,6 +189,12 @@ const checks = goals(
 console.log("\n## Goals\n");
 for (const g of checks) console.log(`- ${g.line}`);
 let failed = checks.some((g) => !g.pass);
+const calibration = calibrate(
+  summaries,
+  `${PAIRS[0]?.[0]} vs ${PAIRS[0]?.[1]}`,
+  `${PAIRS[3]?.[0]} vs ${PAIRS[3]?.[1]}`,
+);
+if (calibration !== undefined) console.log(`- Scaled to issue 5's reference points: ${calibration.line}`);
 
 let render: RenderResult | undefined;
 const memory: MemoryResult[] = [];
@@ -234,6 +241,7 @@ const raw = {
   pairs,
   summaries,
   goals: checks,
+  calibration,
   render,
   memory,
 };

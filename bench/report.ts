@@ -221,7 +221,8 @@ export function calibrate(
     line:
       `the empty onRequest + onAfterResponse pair costs the minimal server ${fixed(pair.diff_us, 2)} µs here ` +
       `(reference: ${fixed(REFERENCE_EMPTY_PAIR_US, 1)} µs over ${fixed(REFERENCE_MINIMAL_US, 1)} µs); the metrics plugin ` +
-      `costs ${fixed(perPair, 2)}× that pair, ≈ ${fixed(scaled, 2)} µs on the reference scale`,
+      `costs ${fixed(perPair, 2)}× that pair, ≈ ${fixed(scaled, 2)} µs on the reference scale ` +
+      `(${scaled <= MAX_METRICS_US ? "within" : "over"} the ${fixed(MAX_METRICS_US, 2)} µs goal)`,
   };
 }
 

@@ -51,17 +51,7 @@ export async function measure(
   let accounted = 0;
   const samples = servers.map((server, i) => {
     const wrk = results[i] as WrkResult;
-    const e = wrk.errors;
-    if (
-      wrk.unexpected > 0 ||
-      e.status + e.connect + e.read + e.write + e.timeout > 0 ||
-      wrk.checked < wrk.requests
-    ) {
-      throw new Error(
-        `${server.label}: wrong answers, so the figures would be meaningless: ${wrk.unexpected} unexpected ` +
-          `(first: ${wrk.first_unexpected || "none"}), wrk errors ${JSON.stringify(e)}`,
-      );
-    }
+    checkAnswers(server.label, wrk);
     const b = before[i] as { user: number; system: number };
     const a = after[i] as { user: number; system: number };
     const user = (a.user - b.user) / ticksPerSecond;
@@ -84,4 +74,19 @@ export async function measure(
     };
   });
   return { samples, other_cpu_share: Math.max(0, machine - accounted) / wall };
+}
+
+/** Stops the benchmark on a single wrong answer, socket error or timeout: such a run measures nothing. */
+export function checkAnswers(label: string, wrk: WrkResult): void {
+  const e = wrk.errors;
+  if (
+    wrk.unexpected > 0 ||
+    e.status + e.connect + e.read + e.write + e.timeout > 0 ||
+    wrk.checked < wrk.requests
+  ) {
+    throw new Error(
+      `${label}: wrong answers, so the figures would be meaningless: ${wrk.unexpected} unexpected ` +
+        `(first: ${wrk.first_unexpected || "none"}), wrk errors ${JSON.stringify(e)}`,
+    );
+  }
 }

@@ -60,7 +60,19 @@ export function wrkVersion(): string {
 }
 
 /** `cpu` pins wrk (all its threads) to one CPU with taskset. */
-export async function runWrk(port: number, seconds: number, cpu: number | undefined): Promise<WrkResult> {
+export function runWrk(port: number, seconds: number, cpu: number | undefined): Promise<WrkResult> {
+  return startWrk(port, seconds, cpu).result;
+}
+
+/**
+ * Starts wrk and returns its process (taskset execs wrk, so signals reach wrk itself) with a promise of
+ * its result: bench/interleaved.ts pauses and resumes it with SIGSTOP and SIGCONT.
+ */
+export function startWrk(
+  port: number,
+  seconds: number,
+  cpu: number | undefined,
+): { child: Subprocess; result: Promise<WrkResult> } {
   const command = [
     "wrk",
     `-t${CONNECTIONS}`,
@@ -75,19 +87,22 @@ export async function runWrk(port: number, seconds: number, cpu: number | undefi
     stderr: "pipe",
   });
   running.add(child);
-  const [stdout, stderr, exitCode] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]).finally(() => running.delete(child));
-  const line = stdout.split("\n").find((l) => l.startsWith("BENCH_RESULT "));
-  if (exitCode !== 0 || line === undefined) {
-    throw new Error(`wrk failed (exit ${exitCode}):\n${stdout}${stderr}`);
-  }
-  const usage = child.resourceUsage();
-  const cpuSeconds = usage === undefined ? Number.NaN : Number(usage.cpuTime.total) / 1e6;
-  return {
-    ...(JSON.parse(line.slice("BENCH_RESULT ".length)) as Omit<WrkResult, "cpu_seconds">),
-    cpu_seconds: cpuSeconds,
-  };
+  const result = (async () => {
+    const [stdout, stderr, exitCode] = await Promise.all([
+      new Response(child.stdout).text(),
+      new Response(child.stderr).text(),
+      child.exited,
+    ]).finally(() => running.delete(child));
+    const line = stdout.split("\n").find((l) => l.startsWith("BENCH_RESULT "));
+    if (exitCode !== 0 || line === undefined) {
+      throw new Error(`wrk failed (exit ${exitCode}):\n${stdout}${stderr}`);
+    }
+    const usage = child.resourceUsage();
+    const cpuSeconds = usage === undefined ? Number.NaN : Number(usage.cpuTime.total) / 1e6;
+    return {
+      ...(JSON.parse(line.slice("BENCH_RESULT ".length)) as Omit<WrkResult, "cpu_seconds">),
+      cpu_seconds: cpuSeconds,
+    };
+  })();
+  return { child, result };
 }

@@ -9,7 +9,7 @@
  * next to no CPU). Latency is not reported: a paused wrk's clock keeps running.
  */
 import { checkAnswers } from "./measure";
-import { cpuTicks, type Server } from "./processes";
+import { cpuSecondsBetween, cpuTicks, type Server } from "./processes";
 import { startWrk } from "./wrk";
 
 export interface InterleavedPart {
@@ -56,10 +56,11 @@ export async function measureInterleaved(
   checkAnswers(a.label, ra);
   checkAnswers(b.label, rb);
   const part = (i: number, label: string, requests: number): InterleavedPart => {
-    const t0 = before[i] as { user: number; system: number };
-    const t1 = after[i] as { user: number; system: number };
-    const user = (t1.user - t0.user) / ticksPerSecond;
-    const system = (t1.system - t0.system) / ticksPerSecond;
+    const { user, system } = cpuSecondsBetween(
+      before[i] as { user: number; system: number },
+      after[i] as { user: number; system: number },
+      ticksPerSecond,
+    );
     return {
       label,
       requests,

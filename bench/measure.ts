@@ -6,7 +6,7 @@
  * same CPU, each with its own wrk) both live through the very same seconds of the machine's noise, which
  * is what makes a difference of a microsecond measurable here (docs/performance.md).
  */
-import { cpuTicks, machineBusyTicks, type Server } from "./processes";
+import { cpuSecondsBetween, cpuTicks, machineBusyTicks, type Server } from "./processes";
 import type { Variant } from "./serve";
 import { runWrk, type WrkResult } from "./wrk";
 
@@ -52,10 +52,11 @@ export async function measure(
   const samples = servers.map((server, i) => {
     const wrk = results[i] as WrkResult;
     checkAnswers(server.label, wrk);
-    const b = before[i] as { user: number; system: number };
-    const a = after[i] as { user: number; system: number };
-    const user = (a.user - b.user) / ticksPerSecond;
-    const system = (a.system - b.system) / ticksPerSecond;
+    const { user, system } = cpuSecondsBetween(
+      before[i] as { user: number; system: number },
+      after[i] as { user: number; system: number },
+      ticksPerSecond,
+    );
     accounted += user + system + wrk.cpu_seconds;
     const perRequest = (cpuSeconds: number) => (cpuSeconds * 1e6) / wrk.requests;
     return {

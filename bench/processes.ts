@@ -31,6 +31,18 @@ export function cpuTicks(pid: number): { user: number; system: number } {
   return { user: utime, system: stime };
 }
 
+/** CPU seconds a process used between two cpuTicks() readings, split into user and system time. */
+export function cpuSecondsBetween(
+  before: { user: number; system: number },
+  after: { user: number; system: number },
+  ticksPerSecond: number,
+): { user: number; system: number } {
+  return {
+    user: (after.user - before.user) / ticksPerSecond,
+    system: (after.system - before.system) / ticksPerSecond,
+  };
+}
+
 /**
  * CPU time the whole machine spent busy (all CPUs, user + nice + system + irq + softirq), in clock ticks,
  * from the first line of /proc/stat. Minus the server's and wrk's own time it is what everything else on

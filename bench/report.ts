@@ -199,9 +199,9 @@ export function goals(
 /**
  * The plugin's cost on the scale of issue 5's reference points. This machine's speed drifts (medians of
  * 22.3 and 27.5 µs per request for the same minimal server in two runs an hour apart), so the absolute
- * goal is also read through the calibration pair the issue supplies: the plugin's cost as a multiple of what an
- * empty onRequest + onAfterResponse pair costs the minimal server in the same run, times that pair's
- * reference cost. Informational: the goal check above stays the absolute one.
+ * goal is also read through the calibration pair the issue supplies: the plugin's cost as a multiple of
+ * what an empty onRequest + onAfterResponse pair costs the minimal server in the same run, times that
+ * pair's reference cost. Informational: the goal check above stays the absolute one.
  */
 export interface Calibration {
   plugin_us: number;
@@ -213,12 +213,9 @@ export interface Calibration {
 }
 
 export function calibrate(
-  summaries: readonly PairSummary[],
-  metricsPair: string,
-  emptyPairPair: string,
+  metrics: PairSummary | undefined,
+  pair: PairSummary | undefined,
 ): Calibration | undefined {
-  const metrics = summaries.find((s) => s.pair === metricsPair);
-  const pair = summaries.find((s) => s.pair === emptyPairPair);
   if (metrics === undefined || pair === undefined || pair.diff_us <= 0) return undefined;
   const perPair = metrics.diff_us / pair.diff_us;
   const scaled = perPair * REFERENCE_EMPTY_PAIR_US;

@@ -5,9 +5,10 @@
  * rebuilds a label-hash string and looks buckets up by stringified bound on every call), which alone is
  * most of the 1 µs per request the metrics may cost (docs/performance.md). So observations go into a
  * pre-resolved cell per (method, path, status): a Float64Array of bucket counts plus sum and count, found
- * through small Map lookups with no allocation (two per request when the caller keeps the RouteSeries). The class still IS a prom-client Histogram,
- * registered in the app's Registry; only `get()` is overridden to hand the registry the cells' values
- * in prom-client's own exposition format, so /metrics output is rendered by prom-client as usual.
+ * through small Map lookups with no allocation (two per request when the caller keeps the RouteSeries).
+ * The class still IS a prom-client Histogram, registered in the app's Registry; only `get()` is
+ * overridden to hand the registry the cells' values in prom-client's own exposition format, so /metrics
+ * output is rendered by prom-client as usual.
  */
 import { Histogram, type Registry } from "prom-client";
 

@@ -1,108 +1,94 @@
-/**
- * The /api/buckets/:id routes: raw bytes in, the same bytes out.
- *
- * Method-specific routes win over `.all()` in Elysia's router, so `.all()` only answers the methods
- * not listed here (405). HEAD is answered by Elysia from the GET route.
- */
+/** The /api/buckets/:id routes: raw bytes in, the same bytes out, within the configured limits. */
 import { Elysia } from "elysia";
-import { declaredLength, readBody } from "./body";
 import type { Logger } from "./log";
 import { empty, jsonError } from "./responses";
 import type { Store } from "./store";
 
 export const BUCKET_ROUTE = "/api/buckets/:id";
-
-/** Longest accepted id, in characters after percent-decoding; documented in the README. */
 export const MAX_ID_LENGTH = 256;
 
 const ALLOW = { allow: "GET, HEAD, PUT, DELETE" } as const;
 const OCTET_STREAM = { "content-type": "application/octet-stream" } as const;
+const RETRY = { "retry-after": "1" } as const;
 
 export interface BucketOptions {
   store: Store;
   maxBodyBytes: number;
-  logger: Logger;
+  maxInflightBytes: number;
+  /** Throttled: a flood of refusals must not become a flood of log lines. */
+  refusals: Logger;
 }
 
-const REPLACEMENT_CHARACTER = "\uFFFD";
-
-/**
- * The decoded id, or the error response to send. Elysia's router hands over null when percent-decoding
- * fails; Bun's router (the one a listening server uses) decodes a broken sequence to U+FFFD instead, so
- * `%ZZ` and `%C3%28` would name the same id. An id holding U+FFFD is therefore decoded again, strictly,
- * from the raw URL: rare, so the common path stays a single `includes`.
- */
-function checkId(id: string | null | undefined, request: Request): string | Response {
-  if (typeof id === "string" && id.includes(REPLACEMENT_CHARACTER)) id = strictlyDecodedId(request.url);
-  if (typeof id !== "string") return jsonError(400, "id is not valid percent-encoded UTF-8");
+/** The id, or the 400 to send. Bun turns invalid UTF-8, raw or percent-encoded, into U+FFFD. */
+function checkId(id: string | null | undefined): string | Response {
+  if (typeof id !== "string" || id.includes("\uFFFD")) return jsonError(400, "id is not valid UTF-8");
   if (id.length > MAX_ID_LENGTH) return jsonError(400, `id is longer than ${MAX_ID_LENGTH} characters`);
   return id;
 }
 
-/** The route's last segment from the raw URL, percent-decoded; undefined when that fails. */
-function strictlyDecodedId(url: string): string | undefined {
-  const query = url.indexOf("?");
-  const path = query === -1 ? url : url.slice(0, query);
-  try {
-    return decodeURIComponent(path.slice(path.lastIndexOf("/") + 1));
-  } catch {
-    return undefined;
-  }
-}
-
-export function bucketRoutes({ store, maxBodyBytes, logger }: BucketOptions) {
-  // Bodies are read as raw bytes whatever the Content-Type; Elysia must not parse them.
+export function bucketRoutes({ store, maxBodyBytes, maxInflightBytes, refusals }: BucketOptions) {
+  // Bodies are raw bytes whatever the Content-Type; Elysia must not parse them.
   const raw = { parse: "none" } as const;
+  let inflightBytes = 0;
 
-  return new Elysia()
-    .get(BUCKET_ROUTE, ({ params, request }) => {
-      const id = checkId(params.id, request);
-      if (typeof id !== "string") return id;
-      const data = store.get(id);
-      if (data === undefined) return jsonError(404, "not found");
-      return new Response(data, { headers: OCTET_STREAM });
-    })
-    .put(
-      BUCKET_ROUTE,
-      async ({ params, request }) => {
-        const id = checkId(params.id, request);
-        if (typeof id !== "string") return id;
-        const declared = declaredLength(request);
-        // Refuse early when the declared size cannot fit, without reading the body.
-        if (declared !== undefined && declared <= maxBodyBytes && !store.fits(id, declared)) {
-          return storeFull(id, declared);
-        }
-        const body = await readBody(request, maxBodyBytes, declared);
-        if (!body.ok) {
-          return body.reason === "too-large"
-            ? jsonError(413, `body larger than ${maxBodyBytes} bytes`)
-            : jsonError(400, "request body could not be read");
-        }
-        // Checked again at commit: other PUTs may have filled the store while this body arrived.
-        if (store.put(id, body.bytes) === "full") return storeFull(id, body.bytes.byteLength);
-        return empty(200);
-      },
-      raw,
-    )
-    .delete(
-      BUCKET_ROUTE,
-      ({ params, request }) => {
-        const id = checkId(params.id, request);
-        if (typeof id !== "string") return id;
-        return store.delete(id) ? empty(204) : jsonError(404, "not found");
-      },
-      raw,
-    )
-    .all(BUCKET_ROUTE, () => jsonError(405, "method not allowed", ALLOW), raw);
-
-  function storeFull(id: string, size: number): Response {
-    logger("warn", "store full: PUT refused with 507", {
-      status: 507,
-      id,
-      size,
-      storedBytes: store.bytes,
-      maxStoreBytes: store.maxBytes,
-    });
-    return jsonError(507, "store is full");
+  async function put(id: string, request: Request): Promise<Response> {
+    const header = request.headers.get("content-length");
+    // Every decision below is made before a byte of the body is read, so a chunked body is refused.
+    if (header === null && request.body !== null) return jsonError(411, "Content-Length is required");
+    const size = header === null ? 0 : Number(header);
+    if (size > maxBodyBytes) return jsonError(413, `body larger than ${maxBodyBytes} bytes`);
+    if (!store.fits(id, size)) return refuse(507, "store is full", size);
+    if (inflightBytes + size > maxInflightBytes)
+      return refuse(503, "too many uploads in progress", size, RETRY);
+    inflightBytes += size;
+    let body: Blob;
+    try {
+      body = header === null ? new Blob() : await request.blob();
+    } catch {
+      // The client went away mid-body (or the idle timeout cut it): nothing is stored.
+      return jsonError(400, "request body could not be read");
+    } finally {
+      inflightBytes -= size;
+    }
+    // Checked again: other PUTs may have filled the store while this body arrived.
+    return store.put(id, body) ? empty(200) : refuse(507, "store is full", size);
   }
+
+  function refuse(status: number, message: string, size: number, headers?: Record<string, string>): Response {
+    refusals("warn", `PUT refused: ${message}`, { status, size, storedBytes: store.bytes, inflightBytes });
+    return jsonError(status, message, headers);
+  }
+
+  return (
+    new Elysia()
+      .get(BUCKET_ROUTE, ({ params }) => {
+        const id = checkId(params.id);
+        if (typeof id !== "string") return id;
+        const data = store.get(id);
+        // A stored Blob is sent without a copy per response, however slowly the client reads.
+        return data === undefined
+          ? jsonError(404, "not found")
+          : new Response(data, { headers: OCTET_STREAM });
+      })
+      .put(
+        BUCKET_ROUTE,
+        // async, so Elysia awaits it before the metrics' mapResponse reads the status.
+        async ({ params, request }) => {
+          const id = checkId(params.id);
+          return typeof id === "string" ? await put(id, request) : id;
+        },
+        raw,
+      )
+      .delete(
+        BUCKET_ROUTE,
+        ({ params }) => {
+          const id = checkId(params.id);
+          if (typeof id !== "string") return id;
+          return store.delete(id) ? empty(204) : jsonError(404, "not found");
+        },
+        raw,
+      )
+      // Method-specific routes win over all() in Elysia's router, so this answers only the other methods.
+      .all(BUCKET_ROUTE, () => jsonError(405, "method not allowed", ALLOW), raw)
+  );
 }

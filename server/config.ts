@@ -1,19 +1,18 @@
-/**
- * Environment variables -> a validated, typed configuration.
- * Every variable is documented in the README's configuration table; a bad value is a startup error
- * with a message that names the variable, never a silent fallback.
- */
+/** Environment variables -> a validated, typed configuration; a bad value names the variable and stops the start. */
 
 export interface Config {
-  /** TCP port to listen on. */
   port: number;
-  /** Address to bind: 0.0.0.0 in containers, 127.0.0.1 in tests. */
+  /** 0.0.0.0 in containers; 127.0.0.1 on a laptop or in tests. */
   host: string;
-  /** Largest accepted request body (bytes); larger bodies get 413. */
+  /** Largest accepted request body; larger bodies get 413. */
   maxBodyBytes: number;
-  /** Total payload bytes the store may hold; a PUT past it gets 507. */
+  /** What the store may hold, each object counted as payload + id + a fixed overhead; past it a PUT gets 507. */
   maxStoreBytes: number;
-  /** How long shutdown waits for in-flight requests before closing connections (milliseconds). */
+  /** Request bodies being received at once; past it a PUT gets 503 with Retry-After before its body is read. */
+  maxInflightBytes: number;
+  /** After SIGTERM: how long /readyz answers 503 while requests are still served, so endpoints can be removed. */
+  drainDelayMs: number;
+  /** After the drain: how long in-flight requests may take before connections are closed. */
   shutdownTimeoutMs: number;
 }
 
@@ -24,9 +23,18 @@ export const DEFAULTS: Config = {
   host: "0.0.0.0",
   maxBodyBytes: 8 * MIB,
   maxStoreBytes: 256 * MIB,
-  // Below Docker's default 10 s stop timeout, so the drain finishes before SIGKILL.
+  maxInflightBytes: 64 * MIB,
+  // No load balancer in front by default; Kubernetes sets its own (k8s/base/storage-api.yaml).
+  drainDelayMs: 0,
+  // Below Docker's default 10 s stop timeout, so the shutdown finishes before SIGKILL.
   shutdownTimeoutMs: 8000,
 };
+
+/** Memory (RSS) the process may reach whatever clients do: the container limit of compose and Kubernetes. */
+export function memoryLimitBytes(config: Pick<Config, "maxStoreBytes" | "maxInflightBytes">): number {
+  // docs/decisions.md#memory says where each term comes from.
+  return 4 * config.maxStoreBytes + 2 * config.maxInflightBytes + 128 * MIB;
+}
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -35,34 +43,45 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>;
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === "") return fallback;
-  // Digits only: Number() would accept "1e3", "0x10" and " 12 ", which hide typos in a manifest.
-  if (!/^\d+$/.test(raw.trim())) {
-    throw new ConfigError(`${name} must be a whole number, got ${JSON.stringify(raw)}`);
-  }
-  const value = Number(raw.trim());
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === "") return fallback;
+  // Digits only: Number() would accept "1e3" and "0x10", which hide typos in a manifest.
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, got ${JSON.stringify(raw)}`);
+  const value = Number(raw);
   if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${name} must be between ${min} and ${max}, got ${raw.trim()}`);
+    throw new ConfigError(`${name} must be between ${min} and ${max}, got ${raw}`);
   }
   return value;
 }
 
+function atMost(small: [string, number], large: [string, number], why: string): void {
+  if (small[1] > large[1]) {
+    throw new ConfigError(`${small[0]} (${small[1]}) must not exceed ${large[0]} (${large[1]}): ${why}`);
+  }
+}
+
 export function loadConfig(env: Env = process.env): Config {
-  const host = env.HOST?.trim() || DEFAULTS.host;
+  const minutes = 60 * 1000;
   const config: Config = {
     // 0 asks the OS for a free port (tests use it); the start-up log line names the port chosen.
     port: integer(env, "PORT", DEFAULTS.port, 0, 65535),
-    host,
+    host: env.HOST?.trim() || DEFAULTS.host,
     maxBodyBytes: integer(env, "MAX_BODY_BYTES", DEFAULTS.maxBodyBytes, 1, 1024 * MIB),
-    maxStoreBytes: integer(env, "MAX_STORE_BYTES", DEFAULTS.maxStoreBytes, 1, Number.MAX_SAFE_INTEGER),
-    shutdownTimeoutMs: integer(env, "SHUTDOWN_TIMEOUT_MS", DEFAULTS.shutdownTimeoutMs, 0, 10 * 60 * 1000),
+    maxStoreBytes: integer(env, "MAX_STORE_BYTES", DEFAULTS.maxStoreBytes, 1, 1024 * 1024 * MIB),
+    maxInflightBytes: integer(env, "MAX_INFLIGHT_BYTES", DEFAULTS.maxInflightBytes, 1, 1024 * 1024 * MIB),
+    drainDelayMs: integer(env, "DRAIN_DELAY_MS", DEFAULTS.drainDelayMs, 0, 10 * minutes),
+    shutdownTimeoutMs: integer(env, "SHUTDOWN_TIMEOUT_MS", DEFAULTS.shutdownTimeoutMs, 0, 10 * minutes),
   };
-  if (config.maxBodyBytes > config.maxStoreBytes) {
-    throw new ConfigError(
-      `MAX_BODY_BYTES (${config.maxBodyBytes}) must not exceed MAX_STORE_BYTES (${config.maxStoreBytes}): ` +
-        "a body that passes the size limit could never be stored",
-    );
-  }
+  const body: [string, number] = ["MAX_BODY_BYTES", config.maxBodyBytes];
+  atMost(
+    body,
+    ["MAX_STORE_BYTES", config.maxStoreBytes],
+    "a body that passes the size limit could never be stored",
+  );
+  atMost(
+    body,
+    ["MAX_INFLIGHT_BYTES", config.maxInflightBytes],
+    "a body that passes the size limit could never be received",
+  );
   return config;
 }

@@ -1,6 +1,4 @@
-/**
- * Entry point: read the configuration, listen, and shut down gracefully on SIGTERM/SIGINT. Nothing else.
- */
+/** Entry point: read the configuration, listen, and shut down the way a load balancer needs. Nothing else. */
 import { createApp } from "./app";
 import { ConfigError, loadConfig } from "./config";
 import { describeError, stdoutLogger as log } from "./log";
@@ -17,43 +15,25 @@ try {
 }
 
 const lifecycle: Lifecycle = { ready: true };
-const app = createApp({
-  maxBodyBytes: config.maxBodyBytes,
-  maxStoreBytes: config.maxStoreBytes,
-  lifecycle,
-  logger: log,
-});
-
-app.listen({
-  hostname: config.host,
-  port: config.port,
-  // Bun answers 413 itself, before any hook runs, past this size, so that refusal would be invisible to
-  // the metrics. The app enforces MAX_BODY_BYTES instead (from Content-Length, without reading the body:
-  // a 300 MB upload is refused in 10 ms with no memory growth), so Bun's own limit is lifted.
-  maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-});
-
-log("info", "storage api listening", {
-  address: `http://${config.host}:${app.server?.port}`,
-  version: VERSION,
-  bun: Bun.version,
-  maxBodyBytes: config.maxBodyBytes,
-  maxStoreBytes: config.maxStoreBytes,
-});
+const app = createApp({ ...config, lifecycle, logger: log });
 
 let stopping = false;
 
-async function shutdown(signal: string): Promise<void> {
-  if (stopping) return;
+async function shutdown(signal: NodeJS.Signals, code: number): Promise<void> {
+  if (stopping) {
+    log("warn", "second signal: exiting at once", { signal });
+    process.exit(code);
+  }
   stopping = true;
-  // Readiness first, so a load balancer that still polls /readyz on a live connection stops sending work.
+  // /readyz turns 503 and responses carry Connection: close, while requests are still served.
   lifecycle.ready = false;
-  log("info", "shutting down: finishing in-flight requests", { signal, timeoutMs: config.shutdownTimeoutMs });
+  log("info", "shutting down: draining", { signal, drainDelayMs: config.drainDelayMs });
+  await Bun.sleep(config.drainDelayMs);
   const server = app.server;
-  // After the timeout, connections still open (a stuck upload, an idle keep-alive) are closed.
+  // Connections still open after the timeout (a stuck upload) are closed.
   const force = setTimeout(() => server?.stop(true), config.shutdownTimeoutMs);
   try {
-    // stop() without force: the listener closes at once, in-flight requests run to completion.
+    // Without force: the listener closes at once, in-flight requests run to completion.
     await server?.stop();
   } catch (error) {
     log("error", "error while stopping the server", describeError(error));
@@ -63,6 +43,27 @@ async function shutdown(signal: string): Promise<void> {
   process.exit(0);
 }
 
-// Bun running as PID 1 in a container ignores SIGTERM unless the process installs a handler.
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
-process.on("SIGINT", () => void shutdown("SIGINT"));
+// Installed before listening, so no signal can arrive unhandled. Bun as PID 1 ignores SIGTERM without one.
+process.on("SIGTERM", () => void shutdown("SIGTERM", 143));
+process.on("SIGINT", () => void shutdown("SIGINT", 130));
+
+try {
+  app.listen({
+    hostname: config.host,
+    port: config.port,
+    // Elysia asks for SO_REUSEPORT, which lets a second instance share the port and split the clients.
+    reusePort: false,
+    // Bun would answer 413 itself, unseen by the metrics; the app enforces MAX_BODY_BYTES from Content-Length.
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+  });
+} catch (error) {
+  log("error", `cannot listen on ${config.host}:${config.port}`, describeError(error));
+  process.exit(1);
+}
+
+log("info", "storage api listening", {
+  address: `http://${config.host}:${app.server?.port}`,
+  version: VERSION,
+  bun: Bun.version,
+  ...config,
+});

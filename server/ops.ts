@@ -1,18 +1,18 @@
-/** Operational endpoints: liveness, readiness and the Prometheus scrape. None of them is observed. */
+/** Liveness, readiness and the Prometheus scrape (none of them observed), and the drain after SIGTERM. */
 import { Elysia } from "elysia";
 import type { Registry } from "prom-client";
 import { json } from "./responses";
 
-export const OPS_ROUTES = ["/healthz", "/readyz", "/metrics"] as const;
+export const OPS_ROUTES = ["/healthz", "/readyz", "/metrics"];
 
-/** Shared with main.ts, which flips `ready` when shutdown begins. */
+/** Shared with main.ts, which clears `ready` when shutdown begins. */
 export interface Lifecycle {
   ready: boolean;
 }
 
 export function opsRoutes(lifecycle: Lifecycle, registry: Registry | undefined) {
   const app = new Elysia()
-    // Liveness: answering at all is the signal; it must not depend on anything that can be slow.
+    // Answering at all is the liveness signal; it must not depend on anything that can be slow.
     .get("/healthz", () => json(200, { status: "ok" }))
     .get("/readyz", () =>
       lifecycle.ready ? json(200, { status: "ready" }) : json(503, { status: "shutting down" }),
@@ -22,4 +22,11 @@ export function opsRoutes(lifecycle: Lifecycle, registry: Registry | undefined) 
     "/metrics",
     async () => new Response(await registry.metrics(), { headers: { "content-type": registry.contentType } }),
   );
+}
+
+/** While draining, each response asks its client to reconnect, so no idle keep-alive is left to be cut. */
+export function drainPlugin(lifecycle: Lifecycle) {
+  return new Elysia().onAfterHandle({ as: "global" }, ({ response }) => {
+    if (!lifecycle.ready && response instanceof Response) response.headers.set("connection", "close");
+  });
 }

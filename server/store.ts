@@ -1,54 +1,57 @@
 /**
- * The in-memory store: bytes per id, with byte accounting and a capacity limit.
- *
- * Every operation is synchronous, so on Bun's single JavaScript thread each one is atomic: a reader sees
- * either the old value or the new one, never a mix. Stored arrays are never mutated after `put`, which is
- * what makes it safe to hand them to a Response without copying.
+ * The in-memory store: a Blob per id, and a budget that counts what each object really costs.
+ * Synchronous operations on Bun's one JavaScript thread are atomic: a reader sees the old value or the new one.
  */
 
-export type PutResult = "stored" | "full";
+/** Measured memory of one stored object beyond its payload and id, rounded up (docs/decisions.md#memory). */
+export const OBJECT_OVERHEAD_BYTES = 1024;
+
+/** What an object counts against the budget: payload, id (2 bytes per UTF-16 unit) and the overhead. */
+export function objectCost(id: string, size: number): number {
+  return size + 2 * id.length + OBJECT_OVERHEAD_BYTES;
+}
 
 export class Store {
-  readonly #objects = new Map<string, Uint8Array>();
+  readonly #objects = new Map<string, Blob>();
   #bytes = 0;
 
   constructor(readonly maxBytes: number) {}
 
-  /** Number of stored objects. */
   get objects(): number {
     return this.#objects.size;
   }
 
-  /** Payload bytes held (ids and per-object overhead are not counted; see docs/performance.md). */
+  /** Bytes counted against maxBytes. */
   get bytes(): number {
     return this.#bytes;
   }
 
-  get(id: string): Uint8Array | undefined {
+  get(id: string): Blob | undefined {
     return this.#objects.get(id);
   }
 
-  /** Whether storing `size` bytes under `id` would fit, counting the bytes it would replace. */
+  /** Whether `size` bytes under `id` would fit, counting what they would replace. */
   fits(id: string, size: number): boolean {
-    const replaced = this.#objects.get(id)?.byteLength ?? 0;
-    return this.#bytes - replaced + size <= this.maxBytes;
+    return this.#bytes - this.#cost(id) + objectCost(id, size) <= this.maxBytes;
   }
 
-  /** Stores `data` under `id` (replacing any value), unless that would exceed the capacity. */
-  put(id: string, data: Uint8Array): PutResult {
-    if (!this.fits(id, data.byteLength)) return "full";
-    const replaced = this.#objects.get(id)?.byteLength ?? 0;
+  /** Stores `data` under `id`, replacing any value; false (and nothing changed) when it does not fit. */
+  put(id: string, data: Blob): boolean {
+    if (!this.fits(id, data.size)) return false;
+    this.#bytes += objectCost(id, data.size) - this.#cost(id);
     this.#objects.set(id, data);
-    this.#bytes += data.byteLength - replaced;
-    return "stored";
+    return true;
   }
 
-  /** Removes `id`; false when it did not exist. */
   delete(id: string): boolean {
-    const existing = this.#objects.get(id);
-    if (existing === undefined) return false;
-    this.#objects.delete(id);
-    this.#bytes -= existing.byteLength;
+    const cost = this.#cost(id);
+    if (!this.#objects.delete(id)) return false;
+    this.#bytes -= cost;
     return true;
+  }
+
+  #cost(id: string): number {
+    const existing = this.#objects.get(id);
+    return existing === undefined ? 0 : objectCost(id, existing.size);
   }
 }

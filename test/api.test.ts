@@ -1,7 +1,7 @@
 /** The API contract, row by row, through app.handle() (no network). */
 import { describe, expect, test } from "bun:test";
 import { MAX_ID_LENGTH } from "../server/buckets";
-import { Store } from "../server/store";
+import { objectCost, Store } from "../server/store";
 import { testApp } from "./support/app";
 
 const binary = Uint8Array.from({ length: 256 }, (_, i) => i);
@@ -48,11 +48,13 @@ describe("PUT then GET", () => {
     expect((await get.arrayBuffer()).byteLength).toBe(0);
   });
 
-  test("stores a chunked body (no Content-Length) exactly", async () => {
-    const { request } = testApp();
-    const parts = [binary.subarray(0, 100), binary.subarray(100)];
-    expect((await request("PUT", "/api/buckets/c", { body: chunked(parts) })).status).toBe(200);
-    expect(new Uint8Array(await (await request("GET", "/api/buckets/c")).arrayBuffer())).toEqual(binary);
+  test("refuses a chunked body (no Content-Length) with 411 before reading it", async () => {
+    const store = new Store(1024 * 1024);
+    const { request } = testApp({ store });
+    const response = await request("PUT", "/api/buckets/c", { body: chunked([binary]) });
+    expect(response.status).toBe(411);
+    expect(await response.json()).toEqual({ error: "Content-Length is required" });
+    expect(store.objects).toBe(0);
   });
 
   test("overwrites an existing id", async () => {
@@ -67,6 +69,7 @@ describe("PUT then GET", () => {
     await request("PUT", "/api/buckets/h", { body: "abc" });
     const head = await request("HEAD", "/api/buckets/h");
     expect(head.status).toBe(200);
+    expect(head.headers.get("content-length")).toBe("3");
     expect(await head.text()).toBe("");
   });
 });
@@ -113,6 +116,14 @@ describe("methods and paths", () => {
       expect((await request("GET", "/api/buckets/x")).status).toBe(404);
     },
   );
+
+  test("POST on a bucket is 405 whatever the Host header's length", async () => {
+    const { app } = testApp();
+    for (const host of ["x", "ab", "abc"]) {
+      const response = await app.handle(new Request(`http://${host}/api/buckets/a`, { method: "POST" }));
+      expect({ host, status: response.status }).toEqual({ host, status: 405 });
+    }
+  });
 
   test.each(["/", "/api", "/api/buckets", "/api/buckets/", "/api/buckets/a/b", "/API/BUCKETS/x"])(
     "any other path (%s) is 404 with a JSON error",
@@ -167,35 +178,29 @@ describe("ids", () => {
     },
   );
 
-  test("an id with broken percent-encoding is 400, not a crash", async () => {
-    const store = new Store(1024);
-    const { request } = testApp({ store });
-    const response = await request("PUT", "/api/buckets/%E0%A4%A", { body: "data" });
-    expect(response.status).toBe(400);
-    expect(await response.json()).toEqual({ error: "id is not valid percent-encoded UTF-8" });
-    expect(store.objects).toBe(0);
-  });
+  test.each(["%E0%A4%A", "%C3%28", "a%EF%BF%BD"])(
+    "an id that is not valid UTF-8 (%s), or holds the U+FFFD that stands for such bytes, is 400",
+    async (id) => {
+      const store = new Store(1024 * 1024);
+      const { request } = testApp({ store });
+      const response = await request("PUT", `/api/buckets/${id}`, { body: "data" });
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({ error: "id is not valid UTF-8" });
+      expect(store.objects).toBe(0);
+    },
+  );
 });
 
 describe("limits", () => {
   test("a body over MAX_BODY_BYTES is 413 and nothing is stored", async () => {
-    const store = new Store(1024);
+    const store = new Store(1024 * 1024);
     const { request } = testApp({ store, maxBodyBytes: 10 });
     expect((await request("PUT", "/api/buckets/ok", { body: "x".repeat(10) })).status).toBe(200);
     const response = await request("PUT", "/api/buckets/big", { body: "x".repeat(11) });
     expect(response.status).toBe(413);
     expect(await response.json()).toEqual({ error: "body larger than 10 bytes" });
     expect((await request("GET", "/api/buckets/big")).status).toBe(404);
-    expect(store.bytes).toBe(10);
-  });
-
-  test("a chunked body over MAX_BODY_BYTES is 413 and nothing is stored", async () => {
-    const store = new Store(1024);
-    const { request } = testApp({ store, maxBodyBytes: 10 });
-    const body = chunked([new Uint8Array(6), new Uint8Array(6)]);
-    const response = await request("PUT", "/api/buckets/big", { body });
-    expect(response.status).toBe(413);
-    expect(store.objects).toBe(0);
+    expect(store.bytes).toBe(objectCost("ok", 10));
   });
 
   test("an oversized overwrite keeps the old value", async () => {
@@ -206,7 +211,7 @@ describe("limits", () => {
   });
 
   test("a PUT that would pass MAX_STORE_BYTES is 507, stores nothing, and leaves existing data as it was", async () => {
-    const store = new Store(10);
+    const store = new Store(objectCost("a", 6) + objectCost("b", 4));
     const { request, logs } = testApp({ store, maxBodyBytes: 10 });
     await request("PUT", "/api/buckets/a", { body: "aaaaaa" });
     const response = await request("PUT", "/api/buckets/b", { body: "bbbbb" });
@@ -214,34 +219,98 @@ describe("limits", () => {
     expect(await response.json()).toEqual({ error: "store is full" });
     expect((await request("GET", "/api/buckets/b")).status).toBe(404);
     expect(await (await request("GET", "/api/buckets/a")).text()).toBe("aaaaaa");
-    expect(store.bytes).toBe(6);
+    expect(store.bytes).toBe(objectCost("a", 6));
     expect(logs.some((l) => l.level === "warn" && l.fields?.status === 507)).toBe(true);
+    expect((await request("PUT", "/api/buckets/b", { body: "bbbb" })).status).toBe(200);
   });
 
-  test("a chunked PUT that would pass MAX_STORE_BYTES is 507 too", async () => {
-    const store = new Store(10);
-    const { request } = testApp({ store, maxBodyBytes: 10 });
-    await request("PUT", "/api/buckets/a", { body: "aaaaaa" });
-    const response = await request("PUT", "/api/buckets/b", { body: chunked([new Uint8Array(5)]) });
-    expect(response.status).toBe(507);
-    expect(store.bytes).toBe(6);
+  test("empty objects count against the store too: a 1 MiB store holds at most 1024 of them", async () => {
+    const store = new Store(1024 * 1024);
+    const { request } = testApp({ store });
+    let status = 200;
+    for (let i = 0; status === 200 && i < 5000; i++)
+      status = (await request("PUT", `/api/buckets/${i}`, { body: "" })).status;
+    expect(status).toBe(507);
+    expect(store.objects).toBeLessThanOrEqual(1024);
+    expect(store.bytes).toBeLessThanOrEqual(1024 * 1024);
+  });
+
+  test("a longer id costs more: two bytes per character", async () => {
+    expect(objectCost("ab", 5) - objectCost("a", 5)).toBe(2);
+    expect(objectCost("é", 0)).toBe(objectCost("e", 0));
   });
 
   test("overwriting counts only the difference against the capacity", async () => {
-    const store = new Store(10);
+    const store = new Store(objectCost("a", 10));
     const { request } = testApp({ store, maxBodyBytes: 10 });
     await request("PUT", "/api/buckets/a", { body: "x".repeat(8) });
     expect((await request("PUT", "/api/buckets/a", { body: "y".repeat(10) })).status).toBe(200);
-    expect(store.bytes).toBe(10);
+    expect(store.bytes).toBe(objectCost("a", 10));
     expect((await request("DELETE", "/api/buckets/a")).status).toBe(204);
     expect(store.bytes).toBe(0);
+  });
+
+  test("bodies in flight have a budget: past it a PUT is 503 with Retry-After before its body is read", async () => {
+    const store = new Store(1024 * 1024);
+    const { request } = testApp({ store, maxBodyBytes: 100, maxInflightBytes: 150 });
+    // A client that has sent its headers and part of a 100-byte body, and holds the rest.
+    let finish = (): void => {};
+    const held = request("PUT", "/api/buckets/slow", {
+      headers: { "content-length": "100" },
+      body: new ReadableStream({
+        start(controller) {
+          controller.enqueue(new Uint8Array(40));
+          finish = () => {
+            controller.enqueue(new Uint8Array(60));
+            controller.close();
+          };
+        },
+      }),
+    });
+    await Bun.sleep(0);
+    const refused = await request("PUT", "/api/buckets/other", { body: "x".repeat(60) });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get("retry-after")).toBe("1");
+    expect(await refused.json()).toEqual({ error: "too many uploads in progress" });
+    expect((await request("PUT", "/api/buckets/small", { body: "x".repeat(50) })).status).toBe(200);
+    finish();
+    expect((await held).status).toBe(200);
+    // Released once the body has arrived.
+    expect((await request("PUT", "/api/buckets/other", { body: "x".repeat(100) })).status).toBe(200);
+  });
+
+  test("a body that cannot be read whole is 400, stores nothing, and gives its in-flight bytes back", async () => {
+    const store = new Store(1024 * 1024);
+    const { request } = testApp({ store, maxBodyBytes: 100, maxInflightBytes: 100 });
+    const broken = new ReadableStream({
+      start(controller) {
+        controller.enqueue(new Uint8Array(10));
+        controller.error(new Error("connection reset"));
+      },
+    });
+    const response = await request("PUT", "/api/buckets/cut", {
+      headers: { "content-length": "100" },
+      body: broken,
+    });
+    expect(response.status).toBe(400);
+    expect(store.objects).toBe(0);
+    expect((await request("PUT", "/api/buckets/next", { body: "x".repeat(100) })).status).toBe(200);
+  });
+
+  test("a flood of refusals logs one line per interval, with the count it left out", async () => {
+    const store = new Store(objectCost("a", 0));
+    const { request, logs } = testApp({ store });
+    await request("PUT", "/api/buckets/a", { body: "" });
+    for (let i = 0; i < 50; i++)
+      expect((await request("PUT", `/api/buckets/b${i}`, { body: "" })).status).toBe(507);
+    expect(logs.filter((l) => l.fields?.status === 507)).toHaveLength(1);
   });
 });
 
 describe("errors inside a handler", () => {
   test("a thrown error is a JSON 500, logged with the error, and the app keeps serving", async () => {
     class BrokenStore extends Store {
-      override get(id: string): Uint8Array | undefined {
+      override get(id: string): Blob | undefined {
         if (id === "boom") throw new Error("simulated store failure");
         return super.get(id);
       }
@@ -270,6 +339,22 @@ describe("health, readiness, metrics endpoints", () => {
     const response = await request("GET", "/readyz");
     expect(response.status).toBe(503);
     expect(await response.json()).toEqual({ status: "shutting down" });
+  });
+
+  test("once shutdown has begun, every response asks its client to close the connection", async () => {
+    const lifecycle = { ready: true };
+    const { request } = testApp({ lifecycle });
+    expect((await request("GET", "/api/buckets/x")).headers.get("connection")).toBeNull();
+    lifecycle.ready = false;
+    for (const [method, path] of [
+      ["GET", "/api/buckets/x"],
+      ["PUT", "/api/buckets/x"],
+      ["GET", "/readyz"],
+      ["GET", "/nowhere"],
+    ]) {
+      const response = await request(method as string, path as string, method === "PUT" ? { body: "x" } : {});
+      expect({ path, connection: response.headers.get("connection") }).toEqual({ path, connection: "close" });
+    }
   });
 
   test("/metrics answers Prometheus text with the registry's content type", async () => {

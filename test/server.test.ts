@@ -1,5 +1,6 @@
-/** The real process: start-up, configuration errors, concurrency, Bun's body limit, graceful shutdown. */
+/** The real process: start-up, configuration errors, concurrency, Bun's router and parser, shutdown. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { objectCost } from "../server/store";
 import { parseExposition, sampleValue } from "./support/exposition";
 import { type RunningServer, startServer } from "./support/server";
 
@@ -79,15 +80,67 @@ describe("a running server", () => {
       body: method === "PUT" ? "data" : null,
     });
     expect(response.status).toBe(400);
-    expect(await response.json()).toEqual({ error: "id is not valid percent-encoded UTF-8" });
+    expect(await response.json()).toEqual({ error: "id is not valid UTF-8" });
   });
 
-  test("an id that is U+FFFD itself round-trips, and a broken id never reads it", async () => {
-    const url = `${server.url}/api/buckets/%EF%BF%BD`;
-    expect((await fetch(url, { method: "PUT", body: "replacement" })).status).toBe(200);
-    expect(await (await fetch(url)).text()).toBe("replacement");
-    expect((await fetch(`${server.url}/api/buckets/%ZZ`)).status).toBe(400);
-    expect((await fetch(url, { method: "DELETE" })).status).toBe(204);
+  test.each([
+    ["a raw 0xFF byte", [0x61, 0xff]],
+    ["a raw truncated sequence", [0x61, 0xc3, 0x28]],
+    ["a raw U+FFFD, which Bun also makes of invalid bytes", [0x61, 0xef, 0xbf, 0xbd]],
+  ])("an id with %s in the request line is 400 and stores nothing", async (_, bytes) => {
+    const connection = rawConnection(server.url);
+    const socket = await connection.socket;
+    const line = Buffer.concat([
+      Buffer.from("PUT /api/buckets/"),
+      Buffer.from(bytes),
+      Buffer.from(" HTTP/1.1\r\n"),
+    ]);
+    socket.write(
+      Buffer.concat([line, Buffer.from("Host: test\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx")]),
+    );
+    await Promise.race([connection.done, Bun.sleep(5000)]);
+    expect(connection.text()).toStartWith("HTTP/1.1 400");
+    const metrics = parseExposition(await (await fetch(`${server.url}/metrics`)).text());
+    expect(sampleValue(metrics, "storage_api_objects")).toBe(0);
+  });
+
+  test("POST on a bucket is 405 with a Host header of two characters, as with a long one", async () => {
+    const connection = rawConnection(server.url);
+    (await connection.socket).write("POST /api/buckets/a HTTP/1.1\r\nHost: ab\r\nConnection: close\r\n\r\n");
+    await Promise.race([connection.done, Bun.sleep(5000)]);
+    expect(connection.text()).toStartWith("HTTP/1.1 405");
+  });
+
+  test("a request Bun's parser refuses (headers over 16 KiB: 431) never reaches the app or its metrics", async () => {
+    const count = async () =>
+      parseExposition(await (await fetch(`${server.url}/metrics`)).text())
+        .filter((sample) => sample.name === "http_request_duration_seconds_count")
+        .reduce((sum, sample) => sum + sample.value, 0);
+    const before = await count();
+    const connection = rawConnection(server.url);
+    (await connection.socket).write(
+      `GET /api/buckets/a HTTP/1.1\r\nHost: test\r\nX-Big: ${"x".repeat(17 * 1024)}\r\n\r\n`,
+    );
+    await Promise.race([connection.done, Bun.sleep(5000)]);
+    expect(connection.text()).toStartWith("HTTP/1.1 431");
+    expect(await count()).toBe(before);
+  });
+
+  test("a second instance on the same port exits with code 1 and says why, instead of sharing the port", async () => {
+    const port = new URL(server.url).port;
+    const proc = Bun.spawn(["bun", "server/main.ts"], {
+      cwd: ROOT,
+      env: { ...process.env, HOST: "127.0.0.1", PORT: port },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const code = await Promise.race([proc.exited, Bun.sleep(10_000).then(() => -1)]);
+    if (code === -1) proc.kill("SIGKILL");
+    expect(code).toBe(1);
+    expect(JSON.parse((await new Response(proc.stdout).text()).trim())).toMatchObject({
+      level: "error",
+      msg: `cannot listen on 127.0.0.1:${port}`,
+    });
   });
 
   test("an unknown path gets the JSON 404 and is counted under path=unmatched", async () => {
@@ -151,7 +204,7 @@ describe("a running server", () => {
       const response = await fetch(`${server.url}/api/buckets/${id}`);
       if (response.status === 200) {
         objects++;
-        bytes += (await response.arrayBuffer()).byteLength;
+        bytes += objectCost(id, (await response.arrayBuffer()).byteLength);
       } else {
         await response.arrayBuffer();
       }
@@ -202,7 +255,7 @@ describe("graceful shutdown", () => {
         await Bun.sleep(100);
         server.proc.kill(signal);
         const deadline = Date.now() + 5000;
-        while (!server.logs.some((l) => l.msg === "shutting down: finishing in-flight requests")) {
+        while (!server.logs.some((l) => l.msg === "shutting down: draining")) {
           if (Date.now() > deadline) throw new Error("no shutdown log line");
           await Bun.sleep(10);
         }
@@ -231,4 +284,68 @@ describe("graceful shutdown", () => {
     },
     20_000,
   );
+});
+
+describe("shutdown behind a load balancer", () => {
+  test("keep-alive clients across SIGTERM: the drain is served with Connection: close, no request is reset, no 5xx", async () => {
+    const server = await startServer({ DRAIN_DELAY_MS: "1500" });
+    const outcomes = { ok: 0, notReady: 0, closeHeader: 0, failures: [] as string[] };
+    let signalled = false;
+    const client = async (c: number) => {
+      // Until readiness fails, bounded in time.
+      const until = Date.now() + 15_000;
+      for (let i = 0; Date.now() < until; i++) {
+        const path = i % 10 === 1 ? "/readyz" : `/api/buckets/c${c}-${i % 5}`;
+        try {
+          const put = i % 3 === 0 && path !== "/readyz";
+          const response = await fetch(`${server.url}${path}`, put ? { method: "PUT", body: "x" } : {});
+          await response.arrayBuffer();
+          if (response.status >= 500 && path !== "/readyz")
+            outcomes.failures.push(`${response.status} ${path}`);
+          if (response.status === 503 && path === "/readyz") {
+            // A load balancer sends no new work to an instance that is not ready.
+            outcomes.notReady++;
+            return;
+          }
+          if (signalled && response.headers.get("connection") === "close") outcomes.closeHeader++;
+          outcomes.ok++;
+        } catch (error) {
+          const code = (error as { code?: string }).code;
+          outcomes.failures.push(String(code ?? error));
+          return;
+        }
+      }
+    };
+    try {
+      const clients = Array.from({ length: 16 }, (_, c) => client(c));
+      await Bun.sleep(300);
+      server.proc.kill("SIGTERM");
+      signalled = true;
+      await Promise.all(clients);
+      expect(outcomes.failures).toEqual([]);
+      // Every client saw readiness fail while its requests were still served, each told to reconnect.
+      expect(outcomes.notReady).toBe(16);
+      expect(outcomes.closeHeader).toBeGreaterThan(16);
+      expect(await server.exited).toBe(0);
+    } finally {
+      await server.stop();
+    }
+  }, 30_000);
+
+  test("a second SIGTERM during the drain exits at once", async () => {
+    const server = await startServer({ DRAIN_DELAY_MS: "60000" });
+    try {
+      server.proc.kill("SIGTERM");
+      const deadline = Date.now() + 5000;
+      while (!server.logs.some((l) => l.msg === "shutting down: draining")) {
+        if (Date.now() > deadline) throw new Error("no shutdown log line");
+        await Bun.sleep(10);
+      }
+      expect((await fetch(`${server.url}/readyz`)).status).toBe(503);
+      server.proc.kill("SIGTERM");
+      expect(await Promise.race([server.exited, Bun.sleep(5000).then(() => -1)])).toBe(143);
+    } finally {
+      await server.stop();
+    }
+  }, 20_000);
 });

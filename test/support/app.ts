@@ -20,7 +20,16 @@ export function testApp(options: AppOptions = {}) {
 
   // No wait after the response: the metrics hooks have recorded the request before it is returned.
   function request(method: string, path: string, init: RequestInit = {}): Promise<Response> {
-    return app.handle(new Request(BASE + path, { method, ...init }));
+    const headers = new Headers(init.headers);
+    // As an HTTP client does: a body of known size is sent with its Content-Length.
+    const { body } = init;
+    if ((typeof body === "string" || body instanceof Uint8Array) && !headers.has("content-length")) {
+      headers.set(
+        "content-length",
+        String(typeof body === "string" ? Buffer.byteLength(body) : body.byteLength),
+      );
+    }
+    return app.handle(new Request(BASE + path, { method, ...init, headers }));
   }
 
   async function samples(): Promise<Sample[]> {

@@ -8,7 +8,9 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
+import { loadConfig, memoryLimitBytes } from "../server/config";
 import { execForm, parseDockerfile, parseHealthcheck, type Stage } from "./support/dockerfile";
+import { DOCKER, DOCKER_COMPOSE, DOCKER_COMPOSE_PLUGIN } from "./support/prerequisites";
 import { list, mapping, read, root, strings, text } from "./support/repo";
 
 /** Compose byte values ("512m", "1g", "1048576"), as Docker reads them (binary units). */
@@ -43,6 +45,10 @@ const services = mapping(compose.services, "services");
 const service = (name: string) => mapping(services[name], `service ${name}`);
 const api = service("storage_api");
 const apiEnv = mapping(api.environment, "storage_api.environment");
+/** The API's compose environment as the server reads it (compose passes every value as a string). */
+const apiConfigEnv = Object.fromEntries(Object.entries(apiEnv).map(([name, value]) => [name, String(value)]));
+/** What a stop needs beyond the server's own drain and shutdown timeout: the process' exit, signal delivery. */
+const STOP_MARGIN_MS = 2000;
 const packageJson = mapping(JSON.parse(read("package.json")), "package.json");
 
 interface Mount {
@@ -98,45 +104,36 @@ describe("docker-compose.yml", () => {
     expect(service("prometheus").read_only).toBe(true);
   });
 
-  test("states the store limits and gives the API memory well above the store's capacity", () => {
-    const maxStore = Number(text(apiEnv.MAX_STORE_BYTES, "MAX_STORE_BYTES"));
-    const maxBody = Number(text(apiEnv.MAX_BODY_BYTES, "MAX_BODY_BYTES"));
-    expect(Number.isSafeInteger(maxStore) && maxStore > 0).toBe(true);
-    expect(Number.isSafeInteger(maxBody) && maxBody > 0 && maxBody <= maxStore).toBe(true);
+  test("sizes the API's mem_limit by memoryLimitBytes() of its compose environment", () => {
     const limit = bytes(text(api.mem_limit, "storage_api.mem_limit"));
-    // Measured (see the compose comment): overwriting a full store peaks at up to about 4 x MAX_STORE_BYTES,
-    // because replaced buffers live until the garbage collector runs; plus 64 MiB for the runtime itself.
-    const needed = 4 * maxStore + 64 * 1024 ** 2;
-    expect(limit).toBeGreaterThanOrEqual(needed);
+    expect(limit).toBe(memoryLimitBytes(loadConfig(apiConfigEnv)));
   });
 
-  test("gives the API the same memory limit and store limits as the Kubernetes Deployment", () => {
-    const deployment = parseAllDocuments(read("k8s/base/storage-api.yaml"))
-      .map((doc) => mapping(doc.toJS(), "k8s/base/storage-api.yaml document"))
-      .find((doc) => doc.kind === "Deployment");
-    const spec = mapping(mapping(mapping(deployment?.spec, "spec").template, "template").spec, "pod spec");
-    const container = mapping(list(spec.containers, "containers")[0], "container");
-    const limits = mapping(mapping(container.resources, "resources").limits, "limits");
-    const k8sMemory = text(limits.memory, "memory limit");
-    expect(k8sMemory).toMatch(/^\d+Mi$/);
-    expect(bytes(text(api.mem_limit, "storage_api.mem_limit"))).toBe(
-      Number.parseInt(k8sMemory, 10) * 1024 ** 2,
-    );
-    const k8sEnv = Object.fromEntries(
-      list(container.env, "env").map((entry) => {
-        const { name, value } = mapping(entry, "env entry");
-        return [name, value];
-      }),
-    );
-    for (const name of ["MAX_STORE_BYTES", "MAX_BODY_BYTES", "SHUTDOWN_TIMEOUT_MS"]) {
-      expect({ name, value: k8sEnv[name] }).toEqual({ name, value: apiEnv[name] });
+  test("gives the API longer to stop than its drain delay and shutdown timeout together", () => {
+    const config = loadConfig(apiConfigEnv);
+    // Docker's own default when stop_grace_period is not set.
+    const graceMs =
+      api.stop_grace_period === undefined
+        ? 10_000
+        : durationMs(text(api.stop_grace_period, "stop_grace_period"));
+    expect(graceMs).toBeGreaterThanOrEqual(config.drainDelayMs + config.shutdownTimeoutMs + STOP_MARGIN_MS);
+  });
+
+  test("caps the logs of every service: json-file with max-size and max-file", () => {
+    for (const name of Object.keys(services)) {
+      const logging = mapping(service(name).logging, `${name}.logging`);
+      expect({ name, driver: logging.driver }).toEqual({ name, driver: "json-file" });
+      const options = mapping(logging.options, `${name}.logging.options`);
+      // Docker takes option values as strings only.
+      expect({ name, maxSize: bytes(text(options["max-size"], "max-size")) > 0 }).toEqual({
+        name,
+        maxSize: true,
+      });
+      expect({ name, maxFile: text(options["max-file"], "max-file") }).toEqual({
+        name,
+        maxFile: expect.stringMatching(/^[1-9]\d*$/),
+      });
     }
-  });
-
-  test("gives the API longer to stop than its own drain timeout", () => {
-    const drainMs = Number(text(apiEnv.SHUTDOWN_TIMEOUT_MS, "SHUTDOWN_TIMEOUT_MS"));
-    const graceMs = durationMs(text(api.stop_grace_period, "storage_api.stop_grace_period"));
-    expect(graceMs).toBeGreaterThan(drainMs);
   });
 
   test("health-checks every service in exec form (no shell needed in the image)", () => {
@@ -354,17 +351,9 @@ describe(".dockerignore", () => {
 
 /** Ask the real Compose implementations too, where they are installed (CI may have no Docker at all). */
 describe("compose CLIs accept the file", () => {
-  const v1 = Bun.which("docker-compose");
-  const docker = Bun.which("docker");
-  const v2 =
-    docker !== null &&
-    Bun.spawnSync([docker, "compose", "version"], { stdout: "ignore", stderr: "ignore" }).success;
-  if (!v1 && !process.env.CI) {
-    console.warn("SKIP docker-compose config -q: docker-compose is not installed on this machine");
-  }
-  if (!v2 && !process.env.CI) {
-    console.warn("SKIP docker compose config -q: no Compose v2 plugin on this machine");
-  }
+  // Optional everywhere, so never a failure; the preload's line names a missing one.
+  const v1 = DOCKER_COMPOSE;
+  const v2 = DOCKER_COMPOSE_PLUGIN;
 
   const check = (command: string[]) => {
     const result = Bun.spawnSync(command, {
@@ -382,7 +371,7 @@ describe("compose CLIs accept the file", () => {
   test.skipIf(!v1)("docker-compose (1.29) config -q", () => check([v1 ?? "", "config", "-q"]), 30_000);
   test.skipIf(!v2)(
     "docker compose (v2) config -q",
-    () => check([docker ?? "", "compose", "config", "-q"]),
+    () => check([DOCKER ?? "", "compose", "config", "-q"]),
     30_000,
   );
 });

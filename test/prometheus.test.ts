@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { parse, stringify } from "yaml";
+import { PROMTOOL, skipWithout } from "./support/prerequisites";
 import { list, type Mapping, mapping, read, root, text } from "./support/repo";
 
 const composeConfig = () => mapping(parse(read("prometheus/prometheus.compose.yml")), "compose config");
@@ -56,27 +57,20 @@ function withRepoRuleFile(config: Mapping): Mapping {
   return { ...config, rule_files: [join(root, "prometheus", "alerts.yml")] };
 }
 
-const promtool = Bun.which("promtool");
-// Locally a missing promtool skips with a warning (not everyone has it); in CI it must fail, otherwise a
-// broken rule or config would pass unnoticed.
-const skipPromtool = promtool === null && !process.env.CI;
-if (skipPromtool) {
-  console.warn(
-    "test/prometheus.test.ts: promtool is not on PATH, SKIPPING the promtool checks " +
-      "(install it, e.g. `apt-get install prometheus`; with CI set this is a failure instead).",
-  );
-}
+// Locally a missing promtool skips (the preload names it); in CI it must fail, otherwise a broken rule or
+// config would pass unnoticed.
+const skipPromtool = skipWithout(PROMTOOL);
 
 // promtool test rules takes about 1.5 s here; the bound only stops a hung promtool from stalling the run.
 const PROMTOOL_TIMEOUT_MS = 20_000;
 
 function runPromtool(...args: string[]): { exitCode: number | null; output: string } {
-  if (promtool === null) {
+  if (PROMTOOL === null) {
     throw new Error(
       "promtool is not on PATH and CI is set: install it, these checks must not be skipped in CI",
     );
   }
-  const result = Bun.spawnSync([promtool, ...args], {
+  const result = Bun.spawnSync([PROMTOOL, ...args], {
     cwd: root,
     stdout: "pipe",
     stderr: "pipe",

@@ -8,9 +8,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
 
-/** Absolute path of the prometheus binary, or null when it is not installed. */
-export const PROMETHEUS_BINARY = Bun.which("prometheus");
-
 export interface VectorSample {
   metric: Record<string, string>;
   /** [evaluation time in seconds, value as Prometheus prints it ("0.25", "NaN", "+Inf")]. */

@@ -1,0 +1,70 @@
+/**
+ * The external tools some tests run, found once, here. bunfig.toml preloads this file, so before any test
+ * runs `bun test` prints one line naming every missing tool and what it skips, and nothing when none is.
+ * Locally a missing tool skips its tests; with CI set the required ones fail instead, so a green CI never
+ * hides an unchecked config. Compose is optional everywhere: CI may have no Docker at all.
+ */
+
+export const CI = Boolean(process.env.CI);
+
+export const PROMTOOL = Bun.which("promtool");
+export const PROMETHEUS = Bun.which("prometheus");
+export const KUBECTL = Bun.which("kubectl");
+export const DOCKER_COMPOSE = Bun.which("docker-compose");
+export const DOCKER = Bun.which("docker");
+/** Compose v2 is a docker plugin, so only `docker compose version` tells whether it is installed. */
+export const DOCKER_COMPOSE_PLUGIN =
+  DOCKER !== null &&
+  Bun.spawnSync([DOCKER, "compose", "version"], { stdout: "ignore", stderr: "ignore" }).success;
+
+/** For a required tool: true when it is missing and CI is not set; in CI its tests run and fail instead. */
+export function skipWithout(tool: string | null): boolean {
+  return tool === null && !CI;
+}
+
+const prerequisites = [
+  { name: "promtool", present: PROMTOOL !== null, required: true, tests: "config and alert rule checks" },
+  {
+    name: "prometheus",
+    present: PROMETHEUS !== null,
+    required: true,
+    tests: "dashboard queries on a real Prometheus",
+  },
+  {
+    name: "kubectl",
+    present: KUBECTL !== null,
+    required: true,
+    tests: "Kubernetes manifest and Tiltfile tests",
+  },
+  {
+    name: "docker-compose",
+    present: DOCKER_COMPOSE !== null,
+    required: false,
+    tests: "docker-compose config -q",
+  },
+  {
+    name: "docker compose",
+    present: DOCKER_COMPOSE_PLUGIN,
+    required: false,
+    tests: "docker compose config -q",
+  },
+];
+
+/** The one line naming the missing tools, or undefined when nothing is missing. */
+function missingLine(): string | undefined {
+  const missing = prerequisites.filter((tool) => !tool.present);
+  if (missing.length === 0) return undefined;
+  const named = missing.map(
+    (tool) => `${tool.name} (${tool.required && CI ? "fails" : "skips"}: ${tool.tests})`,
+  );
+  const required = missing.filter((tool) => tool.required).map((tool) => tool.name);
+  let advice = "optional, CI skips them too";
+  if (required.length > 0) {
+    const install = `install ${required.join(", ")} (see README)`;
+    advice = CI ? `${install}: with CI set their tests fail` : `${install} or CI will fail`;
+  }
+  return `prerequisites missing: ${named.join(", ")} — ${advice}`;
+}
+
+const line = missingLine();
+if (line !== undefined) console.warn(line);

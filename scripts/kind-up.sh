@@ -11,6 +11,8 @@
 set -euo pipefail
 
 readonly cluster=storage-api
+# The kind release the node image below is built for; another minor version may not run it correctly.
+readonly kind_release=v0.33
 # kind v0.33.0 lists this node image (Kubernetes v1.37.0) in its release notes; the digest pins the exact
 # image built for that kind release, as kind's notes require. k8s/base/namespace.yaml enforces the Pod
 # Security rules of the same Kubernetes minor version.
@@ -22,6 +24,12 @@ for tool in docker kind kubectl; do
     exit 1
   fi
 done
+# `kind version` prints "kind v0.33.0 go1.25.1 linux/amd64" (pkg/cmd/kind/version in kind's source).
+kind_version="$(kind version 2>/dev/null || true)"
+if [[ ! "$kind_version" =~ ^kind\ (v[0-9]+\.[0-9]+)\.[0-9]+ ]] || [[ "${BASH_REMATCH[1]}" != "$kind_release" ]]; then
+  echo "kind-up: needs kind $kind_release.x, the release its node image is built for; found: ${kind_version:-nothing}" >&2
+  exit 1
+fi
 if ! docker info >/dev/null 2>&1; then
   echo "kind-up: the Docker daemon is not reachable; kind runs the cluster node as a Docker container" >&2
   exit 1

@@ -4,12 +4,14 @@
  * forwards reach ports those workloads declare. A small reader pulls the calls out of the Starlark text.
  */
 import { describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { basename, join, normalize } from "node:path";
+import { parse } from "yaml";
 import { parseDockerfile, type Stage } from "./support/dockerfile";
 import {
   describeWithKubectl,
   list,
+  type Mapping,
   mapping,
   render,
   root,
@@ -130,6 +132,87 @@ const commandPaths = [...localCommands, ...localResources.map((resource) => reso
   .map((command) => command[0] ?? "")
   .filter((program) => program.includes("/"));
 
+/** The file names kustomize (and so Tilt) accepts as a folder's kustomization. */
+const KUSTOMIZATION_NAMES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+function kustomization(dir: string): { path: string; content: Mapping } {
+  const path = KUSTOMIZATION_NAMES.map((name) => join(dir, name)).find((candidate) =>
+    existsSync(join(root, candidate)),
+  );
+  if (!path) throw new Error(`no kustomization in ${dir}`);
+  return { path, content: mapping(parse(read(path)), path) };
+}
+
+const entries = (value: unknown, what: string) => list(value ?? [], what).map((entry) => text(entry, what));
+
+/**
+ * The paths Tilt's kustomize() watches, computed as tilt-dev/tilt internal/kustomize/dependencies.go does:
+ * resources, bases and components (folders recursively), the kustomization itself, patch and CRD files, and
+ * configMapGenerator `files` entries joined to the folder verbatim, so `key=file` yields a path that does not
+ * exist. Generator `envs` and secretGenerator are not watched at all.
+ */
+function tiltKustomizeDeps(dir: string): string[] {
+  const { path, content } = kustomization(dir);
+  const deps: string[] = [];
+  const under = (entry: string) => normalize(join(dir, entry));
+  for (const entry of ["bases", "components", "resources"].flatMap((key) => entries(content[key], key))) {
+    const target = under(entry);
+    if (existsSync(join(root, target)) && statSync(join(root, target)).isDirectory()) {
+      deps.push(...tiltKustomizeDeps(target));
+    } else deps.push(target);
+  }
+  deps.push(path);
+  for (const patch of list(content.patches ?? [], "patches").map((entry) => mapping(entry, "patch"))) {
+    if (typeof patch.path === "string") deps.push(under(patch.path));
+  }
+  deps.push(...entries(content.patchesStrategicMerge, "patchesStrategicMerge").map(under));
+  deps.push(...entries(content.crds, "crds").map(under));
+  for (const patch of list(content.patchesJson6902 ?? [], "patchesJson6902").map((entry) =>
+    mapping(entry, "patch"),
+  )) {
+    deps.push(under(text(patch.path, "patchesJson6902 path")));
+  }
+  for (const generator of list(content.configMapGenerator ?? [], "configMapGenerator")) {
+    deps.push(...entries(mapping(generator, "configMapGenerator").files, "files").map(under));
+  }
+  return deps;
+}
+
+/** Every file a ConfigMap or Secret generator reads, in every kustomization under the given folders. */
+function generatorSources(folders: string[]) {
+  const kustomizations = folders.flatMap((folder) =>
+    readdirSync(join(root, folder), { recursive: true, encoding: "utf8" })
+      .filter((file) => KUSTOMIZATION_NAMES.includes(basename(file)))
+      .map((file) => join(folder, file)),
+  );
+  return kustomizations.flatMap((path) => {
+    const dir = normalize(join(path, ".."));
+    const content = mapping(parse(read(path)), path);
+    const generators = ["configMapGenerator", "secretGenerator"].flatMap((key) =>
+      list(content[key] ?? [], key).map((generator) => mapping(generator, key)),
+    );
+    return generators.flatMap((generator) =>
+      [
+        // kustomize splits `key=file` at the first "=".
+        ...entries(generator.files, "files").map((entry) => ({
+          path,
+          entry,
+          file: entry.slice(entry.indexOf("=") + 1),
+        })),
+        ...[...entries(generator.envs, "envs"), ...(generator.env ? [text(generator.env, "env")] : [])].map(
+          (entry) => ({
+            path,
+            entry,
+            file: entry,
+          }),
+        ),
+      ].map((source) => ({ ...source, file: normalize(join(dir, source.file)) })),
+    );
+  });
+}
+
+const watchFiles = calls(tiltfile, "watch_file").map((args) => normalize(strings(args)[0] ?? ""));
+
 describe("Tiltfile", () => {
   test("the reader found what the checks below rely on", () => {
     expect(imageRef).not.toBe("");
@@ -195,6 +278,47 @@ describe("Tiltfile", () => {
     for (const path of [...syncs.map(([local]) => local), ...fallBackOn]) {
       const name = path.replace(/^\.\//, "");
       expect({ name, allowed: allowed.includes(name) }).toEqual({ name, allowed: true });
+    }
+  });
+
+  test("watches every file a kustomization generates from: through kustomize() or an explicit watch_file", () => {
+    const deps = tiltKustomizeDeps(kustomizeDir);
+    const covers = (paths: string[], file: string) =>
+      paths.some((path) => file === path || file.startsWith(`${path}/`));
+    const sources = generatorSources(["k8s", "prometheus", "grafana", "dashboards"]);
+    expect(sources.length).toBeGreaterThan(0);
+    for (const { path, entry, file } of sources) {
+      // Tilt renders that kustomization at all, and its file exists.
+      expect({ path, rendered: deps.includes(path), exists: existsSync(join(root, file)) }).toEqual({
+        path,
+        rendered: true,
+        exists: true,
+      });
+      expect({ path, entry, watched: covers(deps, file) || covers(watchFiles, file) }).toEqual({
+        path,
+        entry,
+        watched: true,
+      });
+    }
+  });
+
+  test("watch_file()s only existing generator files that kustomize() would not watch by itself", () => {
+    const deps = tiltKustomizeDeps(kustomizeDir);
+    const files = generatorSources(["k8s", "prometheus", "grafana", "dashboards"]).map(
+      (source) => source.file,
+    );
+    for (const file of watchFiles) {
+      expect({
+        file,
+        exists: existsSync(join(root, file)),
+        generated: files.includes(file),
+        redundant: deps.includes(file),
+      }).toEqual({
+        file,
+        exists: true,
+        generated: true,
+        redundant: false,
+      });
     }
   });
 

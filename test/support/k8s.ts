@@ -6,6 +6,7 @@
 import { describe, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { parseAllDocuments } from "yaml";
+import { KUBECTL, skipWithout } from "./prerequisites";
 import { list, type Mapping, mapping, root, text } from "./repo";
 
 // The shared narrowing helpers, re-exported so the manifest tests import from one place.
@@ -17,20 +18,16 @@ export interface K8sObject extends Mapping {
   metadata: { name: string; namespace?: string; labels?: Record<string, string> } & Mapping;
 }
 
-const kubectl = Bun.which("kubectl");
-
 /**
- * `describe` when kubectl is installed. Without it: in CI (CI=true) a failing test says why, elsewhere a
- * warning on stderr and `describe.skip`, so a laptop without kubectl still runs the rest of the suite.
+ * `describe` when kubectl is installed. Without it: in CI (CI=true) a failing test says why, elsewhere
+ * `describe.skip` (the preload names the missing tool), so a laptop without kubectl runs the rest.
  */
 export function describeWithKubectl(): typeof describe {
-  if (kubectl) return describe;
-  if (process.env.CI) {
+  if (KUBECTL) return describe;
+  if (!skipWithout(KUBECTL)) {
     test("kubectl is installed (needed to render k8s/)", () => {
       throw new Error("kubectl not found in PATH: the Kubernetes manifest tests cannot run");
     });
-  } else {
-    console.warn("\n*** kubectl not found in PATH: SKIPPING the Kubernetes manifest tests ***\n");
   }
   return describe.skip;
 }
@@ -41,7 +38,7 @@ const renders = new Map<string, K8sObject[]>();
 export function render(dir: string): K8sObject[] {
   const cached = renders.get(dir);
   if (cached) return cached;
-  const result = spawnSync(kubectl ?? "kubectl", ["kustomize", dir], {
+  const result = spawnSync(KUBECTL ?? "kubectl", ["kustomize", dir], {
     cwd: root,
     encoding: "utf8",
     timeout: 30_000,
@@ -100,6 +97,25 @@ export function workload(objects: K8sObject[], name: string): Workload {
   const found = workloads(objects).find((candidate) => candidate.name === name);
   if (!found) throw new Error(`no Deployment ${name} in the render`);
   return found;
+}
+
+/** A container's environment as a plain object; a variable without a literal value (valueFrom) is an error. */
+export function containerEnv(container: Mapping | undefined, what: string): Record<string, string> {
+  return Object.fromEntries(
+    list(container?.env ?? [], `${what} env`).map((entry) => {
+      const variable = mapping(entry, `${what} env entry`);
+      return [text(variable.name, "env name"), text(variable.value, `${what} ${variable.name} value`)];
+    }),
+  );
+}
+
+/** Whether a label selector ({matchLabels}, {} = everything) selects these labels; matchExpressions are refused. */
+export function selects(selector: unknown, labels: Record<string, string>, what: string): boolean {
+  const { matchLabels = {}, ...rest } = mapping(selector, what);
+  if (Object.keys(rest).length > 0) throw new Error(`${what}: only matchLabels is understood here`);
+  return Object.entries(mapping(matchLabels, `${what}.matchLabels`)).every(
+    ([key, value]) => labels[key] === value,
+  );
 }
 
 /** Kubernetes quantities in the forms these manifests use: "512Mi", "1Gi", "100m", "1", "0.5". */

@@ -1,21 +1,13 @@
-/**
- * The calibration baseline: the least an Elysia server can do to store and return bytes. PUT, GET and
- * DELETE on a Map, raw bytes, the same status codes as the service (so bench/cycle.lua checks both the
- * same way), and nothing else: no limits, no 405, no accounting, no metrics, no error handler.
- */
+// The yardstick: the least Elysia server that stores bytes in a Map, with the service's status codes (so
+// bench/cycle.lua checks both alike) and nothing else.
 import { Elysia } from "elysia";
 
 const ROUTE = "/api/buckets/:id";
 const raw = { parse: "none" } as const;
 
-export function createMinimalApp({ emptyHooks }: { emptyHooks: boolean }) {
+export function createMinimalApp() {
   const objects = new Map<string, Uint8Array>();
-  const app = new Elysia();
-  if (emptyHooks) {
-    // Issue 5's calibration point: an empty onRequest + onAfterResponse pair, as the issue measured it.
-    app.onRequest(() => {}).onAfterResponse({ as: "global" }, () => {});
-  }
-  return app
+  return new Elysia()
     .get(ROUTE, ({ params }) => {
       const data = objects.get(params.id);
       return data === undefined ? new Response(null, { status: 404 }) : new Response(data);

@@ -1,318 +1,102 @@
-/** Turns the benchmark's measurements into Markdown: the tables, the goal checks, the extras. */
-import type { Sample } from "./measure";
-import { fixed, markdownTable, max, median, min } from "./stats";
+/** The Markdown tables: each variant, the differences beside the A/A noise floor, /metrics and memory. */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { checkMetrics } from "./metrics-check";
+import { median, num, range, span, table } from "./stats";
+import type { WrkResult } from "./wrk";
 
-/** The goals of issue 5. */
-export const MAX_METRICS_US = 1.0;
-export const MAX_RATIO_TO_MINIMAL = 1.25;
-/**
- * Issue 5's reference points, measured on its author's run of this machine: the minimal server at
- * 7.4 µs per request and 8.2 µs with an empty onRequest + onAfterResponse pair.
- */
-export const REFERENCE_MINIMAL_US = 7.4;
-export const REFERENCE_EMPTY_PAIR_US = 8.2 - 7.4;
+/** The service's own budget: the whole service within 1.25× the CPU per request of `minimal`. */
+const BUDGET = 1.25;
 
-/** One variant measured alone in one round. */
-export interface SoloRound extends Sample {
-  round: number;
-  other_cpu_share: number;
-}
-
-/** Two servers measured side by side in one round: `a` is compared with `b`. */
-export interface PairRound {
-  round: number;
-  pair: string;
-  a: Sample;
-  b: Sample;
-  other_cpu_share: number;
-}
-
-export interface Goal {
-  name: string;
-  value: number;
-  limit: number;
-  pass: boolean;
-  line: string;
-}
-
-const range = (values: number[], decimals: number) =>
-  `${fixed(min(values), decimals)} – ${fixed(max(values), decimals)}`;
-
-export function soloTable(labels: readonly string[], rounds: readonly SoloRound[]): string {
-  const rows = labels.map((label) => {
-    const rs = rounds.filter((r) => r.label === label);
-    const m = (f: (r: SoloRound) => number) => median(rs.map(f));
-    return [
-      label,
-      fixed(
-        m((r) => r.cpu_us_per_req),
-        2,
-      ),
-      range(
-        rs.map((r) => r.cpu_us_per_req),
-        1,
-      ),
-      fixed(
-        m((r) => r.user_us_per_req),
-        2,
-      ),
-      fixed(
-        m((r) => r.sys_us_per_req),
-        2,
-      ),
-      fixed(
-        m((r) => r.req_per_s),
-        0,
-      ),
-      fixed(
-        m((r) => r.latency_p50_us),
-        0,
-      ),
-      fixed(
-        m((r) => r.latency_p99_us),
-        0,
-      ),
-      `${fixed(m((r) => r.server_cpu_share) * 100, 0)} / ${fixed(m((r) => r.wrk_cpu_share) * 100, 0)} / ${fixed(m((r) => r.other_cpu_share) * 100, 0)}`,
-    ];
-  });
-  return markdownTable(
-    [
-      "variant",
-      "CPU µs/req",
-      "min – max",
-      "user",
-      "sys",
-      "req/s",
-      "p50 µs",
-      "p99 µs",
-      "CPU % server / wrk / others",
-    ],
-    rows,
-  );
-}
-
-export interface PairSummary {
-  pair: string;
+export interface Comparison {
   a: string;
   b: string;
-  diff_us: number;
-  diff_min: number;
-  diff_max: number;
-  user_diff_us: number;
-  ratio: number;
-  user_ratio: number;
-  a_cpu_us: number;
-  b_cpu_us: number;
+  what: string;
+  /** Read as a ratio against BUDGET, not as a difference. */
+  budget?: boolean;
+  rounds: { a: number; b: number }[];
 }
 
-/** What a summary needs of a round: side by side (PairRound) and interleaved rounds both have it. */
-interface ComparedRound {
-  pair: string;
-  a: { label: string; cpu_us_per_req: number; user_us_per_req: number };
-  b: { label: string; cpu_us_per_req: number; user_us_per_req: number };
-}
+export const version = (pkg: string): string =>
+  JSON.parse(readFileSync(join(import.meta.dir, "../node_modules", pkg, "package.json"), "utf8")).version;
 
-export function summarizePairs(rounds: readonly ComparedRound[]): PairSummary[] {
-  const names = [...new Set(rounds.map((r) => r.pair))];
-  return names.map((pair) => {
-    const rs = rounds.filter((r) => r.pair === pair);
-    const first = rs[0] as ComparedRound;
-    const diffs = rs.map((r) => r.a.cpu_us_per_req - r.b.cpu_us_per_req);
-    return {
-      pair,
-      a: first.a.label,
-      b: first.b.label,
-      diff_us: median(diffs),
-      diff_min: min(diffs),
-      diff_max: max(diffs),
-      user_diff_us: median(rs.map((r) => r.a.user_us_per_req - r.b.user_us_per_req)),
-      ratio: median(rs.map((r) => r.a.cpu_us_per_req / r.b.cpu_us_per_req)),
-      user_ratio: median(rs.map((r) => r.a.user_us_per_req / r.b.user_us_per_req)),
-      a_cpu_us: median(rs.map((r) => r.a.cpu_us_per_req)),
-      b_cpu_us: median(rs.map((r) => r.b.cpu_us_per_req)),
-    };
-  });
-}
-
-export function pairTable(summaries: readonly PairSummary[], method: string): string {
-  return markdownTable(
-    [
-      `a vs b (${method})`,
-      "a µs/req",
-      "b µs/req",
-      "a − b µs/req",
-      "min – max",
-      "of which user",
-      "a / b",
-      "a / b user",
-    ],
-    summaries.map((s) => [
-      `${s.a} vs ${s.b}`,
-      fixed(s.a_cpu_us, 2),
-      fixed(s.b_cpu_us, 2),
-      fixed(s.diff_us, 2),
-      `${fixed(s.diff_min, 2)} – ${fixed(s.diff_max, 2)}`,
-      fixed(s.user_diff_us, 2),
-      fixed(s.ratio, 3),
-      fixed(s.user_ratio, 3),
-    ]),
-  );
-}
-
-const verdict = (pass: boolean) => (pass ? "PASS" : "FAIL");
-
-/** The two goals (utime + stime, as the issue defines the figure), each from the summary given. */
-export function goals(
-  metrics: PairSummary | undefined,
-  minimal: PairSummary | undefined,
-  method: string,
-): Goal[] {
-  const found: Goal[] = [];
-  if (metrics !== undefined) {
-    const pass = metrics.diff_us <= MAX_METRICS_US;
-    found.push({
-      name: "metrics_plugin_us",
-      value: metrics.diff_us,
-      limit: MAX_METRICS_US,
-      pass,
-      line:
-        `${verdict(pass)}: the metrics plugin adds ${fixed(metrics.diff_us, 2)} µs of server CPU per request ` +
-        `(${metrics.a} − ${metrics.b}, ${method}; goal ≤ ${fixed(MAX_METRICS_US, 2)} µs)`,
-    });
-  }
-  if (minimal !== undefined) {
-    const pass = minimal.ratio <= MAX_RATIO_TO_MINIMAL;
-    found.push({
-      name: "ratio_to_minimal",
-      value: minimal.ratio,
-      limit: MAX_RATIO_TO_MINIMAL,
-      pass,
-      line:
-        `${verdict(pass)}: the whole service costs ${fixed(minimal.ratio, 3)}× the server CPU per request of ` +
-        `the minimal Elysia server (${method}; goal ≤ ${MAX_RATIO_TO_MINIMAL}×; user time alone: ` +
-        `${fixed(minimal.user_ratio, 3)}×)`,
-    });
-  }
-  return found;
-}
-
-/**
- * The plugin's cost on the scale of issue 5's reference points. This machine's speed drifts (medians of
- * 22.3 and 27.5 µs per request for the same minimal server in two runs an hour apart), so the absolute
- * goal is also read through the calibration pair the issue supplies: the plugin's cost as a multiple of
- * what an empty onRequest + onAfterResponse pair costs the minimal server in the same run, times that
- * pair's reference cost. Informational: the goal check above stays the absolute one.
- */
-export interface Calibration {
-  plugin_us: number;
-  empty_pair_us: number;
-  minimal_us: number;
-  plugin_per_empty_pair: number;
-  plugin_on_reference_scale_us: number;
-  line: string;
-}
-
-export function calibrate(
-  metrics: PairSummary | undefined,
-  pair: PairSummary | undefined,
-): Calibration | undefined {
-  if (metrics === undefined || pair === undefined || pair.diff_us <= 0) return undefined;
-  const perPair = metrics.diff_us / pair.diff_us;
-  const scaled = perPair * REFERENCE_EMPTY_PAIR_US;
-  return {
-    plugin_us: metrics.diff_us,
-    empty_pair_us: pair.diff_us,
-    minimal_us: pair.b_cpu_us,
-    plugin_per_empty_pair: perPair,
-    plugin_on_reference_scale_us: scaled,
-    line:
-      `the empty onRequest + onAfterResponse pair costs the minimal server ${fixed(pair.diff_us, 2)} µs here ` +
-      `(reference: ${fixed(REFERENCE_EMPTY_PAIR_US, 1)} µs over ${fixed(REFERENCE_MINIMAL_US, 1)} µs); the metrics plugin ` +
-      `costs ${fixed(perPair, 2)}× that pair, ≈ ${fixed(scaled, 2)} µs on the reference scale ` +
-      `(${scaled <= MAX_METRICS_US ? "within" : "over"} the ${fixed(MAX_METRICS_US, 2)} µs goal)`,
+function summarize(c: Comparison) {
+  const diffs = c.rounds.map((r) => r.a - r.b);
+  const ratios = c.rounds.map((r) => r.a / r.b);
+  // The noise floor when c is the A/A pair: the largest deviation of one round from "no difference".
+  const floor = {
+    diff: Math.max(...diffs.map(Math.abs)),
+    ratio: Math.max(...ratios.map((r) => Math.abs(r - 1))),
   };
+  return { diff: median(diffs), diffs: range(diffs), ratio: median(ratios), ratios: range(ratios), floor };
 }
 
-export interface RenderResult {
-  renders: number;
-  render_ms_median: number;
-  render_ms_min: number;
-  render_ms_max: number;
-  exposition_bytes: number;
-  series_before: number;
-  label_sets_before: number;
-  distinct_ids: number;
-  distinct_unknown_paths: number;
-  series_after: number;
-  label_sets_after: number;
-  requests_counted: number;
-  requests_sent: number;
-  path_values_after: string[];
-  only_bounded_paths: boolean;
-  prom_client_observe_ns: number;
-  cells_record_ns: number;
+/** Never pass/fail: a difference within the A/A floor is noise; the ratio is read against BUDGET. */
+function reading(c: Comparison, aa: ReturnType<typeof summarize>): string {
+  const s = summarize(c);
+  if (c.budget) {
+    const noisy = { min: s.ratio * (1 - aa.floor.ratio), max: s.ratio * (1 + aa.floor.ratio) };
+    const verdict = noisy.max <= BUDGET ? "within" : noisy.min > BUDGET ? "above" : "within noise of";
+    return `**${verdict} ${BUDGET}×** (${span(noisy, 3)} with the noise floor)`;
+  }
+  return Math.abs(s.diff) <= aa.floor.diff
+    ? "within noise"
+    : `**${num(s.diff, 2, true)} µs/req**, beyond noise`;
 }
 
-export interface MemoryResult {
-  case: "small" | "large";
-  objects: number;
-  body_bytes: number;
-  rss_per_object: number;
-  heap_per_object: number;
-}
-
-export function cardinalityPass(r: RenderResult): boolean {
-  return r.series_after === r.series_before && r.requests_counted === r.requests_sent && r.only_bounded_paths;
-}
-
-export function renderTable(r: RenderResult): string {
-  return markdownTable(
-    ["measure", "value"],
-    [
-      [
-        `render GET /metrics (median of ${r.renders}; min – max)`,
-        `${fixed(r.render_ms_median, 3)} ms (${fixed(r.render_ms_min, 3)} – ${fixed(r.render_ms_max, 3)})`,
-      ],
-      ["exposition", `${r.exposition_bytes} bytes, ${r.series_before} series`],
-      ["label sets of http_request_duration_seconds", String(r.label_sets_before)],
-      [
-        `series after ${r.distinct_ids} distinct ids and ${r.distinct_unknown_paths} unknown paths`,
-        `${r.series_after} (before: ${r.series_before})`,
-      ],
-      ["path label values after", r.path_values_after.join(", ")],
-      ["requests counted / sent in that step", `${r.requests_counted} / ${r.requests_sent}`],
-      ["one observation: prom-client `observe(labels, v)`", `${fixed(r.prom_client_observe_ns, 0)} ns`],
-      ["one observation: `RequestDurationHistogram.record()`", `${fixed(r.cells_record_ns, 0)} ns`],
-    ],
-  );
-}
-
-export function memoryTable(results: readonly MemoryResult[]): string {
-  const rows = (["small", "large"] as const).flatMap((c) => {
-    const runs = results.filter((m) => m.case === c);
-    const first = runs[0];
-    if (first === undefined) return [];
-    const heap = runs.map((m) => m.heap_per_object);
-    const rss = runs.map((m) => m.rss_per_object);
-    const cell = (v: number[]) => `${fixed(median(v), 0)} (${range(v, 0)})`;
+export function comparisonTable(comparisons: readonly Comparison[], aaPair: Comparison): string {
+  const aa = summarize(aaPair);
+  const rows = comparisons.map((c) => {
+    const s = summarize(c);
+    const floor = c.budget ? `±${num(aa.floor.ratio * 100, 1)} %` : `±${num(aa.floor.diff, 2)} µs`;
     return [
-      [
-        `${first.objects} × ${first.body_bytes} B`,
-        cell(heap),
-        fixed(median(heap) - first.body_bytes, 0),
-        cell(rss),
-        fixed(median(rss) - first.body_bytes, 0),
-      ],
+      `${c.a} ${c.budget ? "÷" : "−"} ${c.b}: ${c.what}`,
+      `${num(s.diff, 2, true)} (${span(s.diffs, 2, true)})`,
+      `${num(s.ratio, 3)} (${span(s.ratios, 3)})`,
+      c === aaPair ? "" : floor,
+      c === aaPair ? "its largest deviation is the noise floor" : reading(c, aa),
     ];
   });
-  return markdownTable(
+  return table(["comparison", "a − b µs/req (range)", "a ÷ b (range)", "noise floor", "reading"], rows);
+}
+
+export function variantTable(comparisons: readonly Comparison[], alone: Map<string, WrkResult[]>): string {
+  const rows = [...alone].map(([label, runs]) => {
+    const cpu = comparisons.flatMap((c) =>
+      c.rounds.flatMap((r) => [c.a === label ? r.a : [], c.b === label ? r.b : []].flat()),
+    );
+    const med = (f: (r: WrkResult) => number) => num(median(runs.map(f)), 0);
+    const [rps, p50, p99] = [med((r) => r.requests / r.seconds), med((r) => r.p50_us), med((r) => r.p99_us)];
+    return [label, num(median(cpu), 2), rps, p50, p99];
+  });
+  return table(["variant", "server CPU µs/req", "req/s", "p50 µs", "p99 µs"], rows);
+}
+
+export function metricsTable(m: Awaited<ReturnType<typeof checkMetrics>>): string {
+  const equal = m.seriesBefore === m.seriesAfter ? "equal" : "**NOT equal: a label takes raw values**";
+  const [k, render] = [`${m.distinct / 1000}k`, `${num(m.renderMs.median, 3)} ms (${span(m.renderMs, 3)})`];
+  return table(
+    ["`service` /metrics, over HTTP", "value"],
     [
-      "stored",
-      "JS heap B/object (min – max)",
-      "heap overhead B",
-      "RSS B/object (min – max)",
-      "RSS overhead B",
+      [`render time, median of ${m.renders} GETs (min … max)`, render],
+      ["exposition size", `${m.bytes} bytes`],
+      [
+        `series before → after ${k} distinct ids and ${k} unknown paths`,
+        `${m.seriesBefore} → ${m.seriesAfter}: ${equal}`,
+      ],
     ],
-    rows,
   );
+}
+
+type MemoryCase = { count: number; size: number; runs: { rss: number; heap: number }[] };
+
+export function memoryTable(cases: readonly MemoryCase[]): string {
+  const rows = cases.map(({ count, size, runs }) => {
+    const cell = (key: "rss" | "heap") => {
+      const values = runs.map((r) => r[key]);
+      return `${num(median(values), 0)} (${span(range(values), 0)}), ${num(median(values) - size, 0, true)} over the body`;
+    };
+    return [`${count} × ${size >= 1 << 20 ? `${size >> 20} MiB` : `${size} B`}`, cell("rss"), cell("heap")];
+  });
+  return table(["objects stored", "RSS bytes/object", "JS heap bytes/object"], rows);
 }

@@ -1,28 +1,26 @@
-/** Small statistics and Markdown helpers for the benchmark report. */
+/** Medians, ranges and Markdown tables for the report. */
+
+export type Range = { min: number; max: number };
 
 export function median(values: readonly number[]): number {
-  if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  const at = (i: number) => sorted[i] ?? Number.NaN;
+  return (at(Math.floor((sorted.length - 1) / 2)) + at(Math.ceil((sorted.length - 1) / 2))) / 2;
 }
 
-export function min(values: readonly number[]): number {
-  return Math.min(...values);
-}
+export const range = (values: readonly number[]): Range => ({
+  min: Math.min(...values),
+  max: Math.max(...values),
+});
 
-export function max(values: readonly number[]): number {
-  return Math.max(...values);
-}
+/** `decimals` decimals and, with `sign`, a + before positive values. */
+export const num = (value: number, decimals: number, sign = false) =>
+  Number.isFinite(value) ? (sign && value > 0 ? "+" : "") + value.toFixed(decimals) : "n/a";
 
-/** A number with a fixed count of decimals, for tables. */
-export function fixed(value: number, decimals: number): string {
-  return Number.isFinite(value) ? value.toFixed(decimals) : "n/a";
-}
+export const span = (r: Range, decimals: number, sign = false) =>
+  `${num(r.min, decimals, sign)} … ${num(r.max, decimals, sign)}`;
 
-export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const line = (cells: readonly string[]) => `| ${cells.join(" | ")} |`;
   return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
 }

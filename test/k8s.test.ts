@@ -6,7 +6,6 @@
  * and ConfigMaps that carry the shared config files byte for byte.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -45,6 +44,7 @@ import {
   quantity,
   render,
   root,
+  runWithStandIns,
   selects,
   splitImage,
   text,
@@ -727,31 +727,12 @@ esac
   afterAll(() => rmSync(bin, { recursive: true, force: true }));
 
   function run(namespace: "present" | "absent", secret: "present" | "absent") {
-    const dir = mkdtempSync(join(tmpdir(), "grafana-secret-"));
-    try {
-      const result = spawnSync("bash", ["scripts/ensure-grafana-secret.sh", "kind-storage-api"], {
-        cwd: root,
-        encoding: "utf8",
-        timeout: 10_000,
-        env: {
-          ...process.env,
-          PATH: `${bin}:${process.env.PATH}`,
-          FAKE_DIR: dir,
-          FAKE_NAMESPACE: namespace,
-          FAKE_SECRET: secret,
-        },
-      });
-      const calls = readFileSync(join(dir, "calls"), "utf8").trim().split("\n");
-      let created: string | undefined;
-      try {
-        created = readFileSync(join(dir, "created.yaml"), "utf8");
-      } catch {
-        created = undefined;
-      }
-      return { status: result.status, stderr: result.stderr, calls, created };
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const args = ["scripts/ensure-grafana-secret.sh", "kind-storage-api"];
+    const { status, stderr, files } = runWithStandIns(bin, args, {
+      FAKE_NAMESPACE: namespace,
+      FAKE_SECRET: secret,
+    });
+    return { status, stderr, calls: (files.calls ?? "").trim().split("\n"), created: files["created.yaml"] };
   }
 
   test("creates the Secret the Grafana Deployment reads, with a random password kept off command lines", () => {
@@ -849,28 +830,11 @@ esac`,
   afterAll(() => rmSync(bin, { recursive: true, force: true }));
 
   function run(kindVersion: string) {
-    const dir = mkdtempSync(join(tmpdir(), "kind-up-"));
-    try {
-      const result = spawnSync("bash", ["scripts/kind-up.sh"], {
-        cwd: root,
-        encoding: "utf8",
-        timeout: 10_000,
-        env: {
-          ...process.env,
-          PATH: `${bin}:${process.env.PATH}`,
-          FAKE_DIR: dir,
-          FAKE_KIND_VERSION: kindVersion,
-        },
-      });
-      const calls = readFileSync(join(dir, "kind-calls"), "utf8").trim().split("\n");
-      return {
-        status: result.status,
-        stderr: result.stderr,
-        created: calls.some((call) => call.startsWith("create")),
-      };
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const { status, stderr, files } = runWithStandIns(bin, ["scripts/kind-up.sh"], {
+      FAKE_KIND_VERSION: kindVersion,
+    });
+    const calls = (files["kind-calls"] ?? "").trim().split("\n");
+    return { status, stderr, created: calls.some((call) => call.startsWith("create")) };
   }
 
   test("checks for the kind release that the node image comment names", () => {

@@ -5,6 +5,9 @@
  */
 import { describe, test } from "bun:test";
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { KUBECTL, skipWithout } from "./prerequisites";
 import { list, type Mapping, mapping, root, text } from "./repo";
@@ -144,4 +147,30 @@ export function splitImage(reference: string): [string, string | undefined] {
   const colon = reference.lastIndexOf(":");
   if (colon <= slash) return [reference, undefined];
   return [reference.slice(0, colon), reference.slice(colon + 1)];
+}
+
+/**
+ * Runs `bash ...args` from the repository root with the stand-in commands in `bin` first on PATH and a
+ * fresh FAKE_DIR, where the stand-ins record what they saw; returns the files they left there.
+ */
+export function runWithStandIns(bin: string, args: string[], env: Record<string, string>) {
+  const dir = mkdtempSync(join(tmpdir(), "stand-ins-"));
+  try {
+    const result = spawnSync("bash", args, {
+      cwd: root,
+      encoding: "utf8",
+      timeout: 10_000,
+      env: { ...process.env, ...env, PATH: `${bin}:${process.env.PATH}`, FAKE_DIR: dir },
+    });
+    const files = Object.fromEntries(
+      readdirSync(dir).map((name) => [name, readFileSync(join(dir, name), "utf8")]),
+    );
+    return {
+      status: result.status,
+      stderr: result.stderr,
+      files: files as Record<string, string | undefined>,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

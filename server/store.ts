@@ -32,13 +32,14 @@ export class Store {
 
   /** Whether `size` bytes under `id` would fit, counting what they would replace. */
   fits(id: string, size: number): boolean {
-    return this.#bytes - this.#cost(id) + objectCost(id, size) <= this.maxBytes;
+    return this.#bytes + this.#growth(id, size) <= this.maxBytes;
   }
 
   /** Stores `data` under `id`, replacing any value; false (and nothing changed) when it does not fit. */
   put(id: string, data: Blob): boolean {
-    if (!this.fits(id, data.size)) return false;
-    this.#bytes += objectCost(id, data.size) - this.#cost(id);
+    const growth = this.#growth(id, data.size);
+    if (this.#bytes + growth > this.maxBytes) return false;
+    this.#bytes += growth;
     this.#objects.set(id, data);
     return true;
   }
@@ -48,6 +49,11 @@ export class Store {
     if (!this.#objects.delete(id)) return false;
     this.#bytes -= cost;
     return true;
+  }
+
+  /** How much storing `size` bytes under `id` changes the budget in use. */
+  #growth(id: string, size: number): number {
+    return objectCost(id, size) - this.#cost(id);
   }
 
   #cost(id: string): number {

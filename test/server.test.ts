@@ -32,6 +32,19 @@ function rawConnection(url: string) {
   return { socket, done, text: () => received };
 }
 
+/** Starts a server that must fail to start; resolves with its exit code and the one line it logged. */
+async function failedStart(env: Record<string, string>) {
+  const proc = Bun.spawn(["bun", "server/main.ts"], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const code = await Promise.race([proc.exited, Bun.sleep(10_000).then(() => -1)]);
+  if (code === -1) proc.kill("SIGKILL");
+  return { code, line: JSON.parse((await new Response(proc.stdout).text()).trim()) as unknown };
+}
+
 describe("a running server", () => {
   let server: RunningServer;
   beforeAll(async () => {
@@ -128,16 +141,9 @@ describe("a running server", () => {
 
   test("a second instance on the same port exits with code 1 and says why, instead of sharing the port", async () => {
     const port = new URL(server.url).port;
-    const proc = Bun.spawn(["bun", "server/main.ts"], {
-      cwd: ROOT,
-      env: { ...process.env, HOST: "127.0.0.1", PORT: port },
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    const code = await Promise.race([proc.exited, Bun.sleep(10_000).then(() => -1)]);
-    if (code === -1) proc.kill("SIGKILL");
+    const { code, line } = await failedStart({ HOST: "127.0.0.1", PORT: port });
     expect(code).toBe(1);
-    expect(JSON.parse((await new Response(proc.stdout).text()).trim())).toMatchObject({
+    expect(line).toMatchObject({
       level: "error",
       msg: `cannot listen on 127.0.0.1:${port}`,
     });
@@ -225,16 +231,8 @@ describe("a running server", () => {
 
 describe("configuration errors", () => {
   test("a bad value stops the process with exit code 2 and a message naming the variable", async () => {
-    const proc = Bun.spawn(["bun", "server/main.ts"], {
-      cwd: ROOT,
-      env: { ...process.env, PORT: "not-a-port" },
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    const code = await Promise.race([proc.exited, Bun.sleep(10_000).then(() => -1)]);
-    if (code === -1) proc.kill("SIGKILL");
+    const { code, line } = await failedStart({ PORT: "not-a-port" });
     expect(code).toBe(2);
-    const line = JSON.parse((await new Response(proc.stdout).text()).trim());
     expect(line).toMatchObject({
       level: "error",
       msg: 'invalid configuration: PORT must be a whole number, got "not-a-port"',
@@ -254,11 +252,7 @@ describe("graceful shutdown", () => {
         socket.write("PUT /api/buckets/slow HTTP/1.1\r\nHost: test\r\nContent-Length: 10\r\n\r\nhello");
         await Bun.sleep(100);
         server.proc.kill(signal);
-        const deadline = Date.now() + 5000;
-        while (!server.logs.some((l) => l.msg === "shutting down: draining")) {
-          if (Date.now() > deadline) throw new Error("no shutdown log line");
-          await Bun.sleep(10);
-        }
+        await server.logged("shutting down: draining");
         // The listener is closed: a new connection is refused.
         const refused = await Bun.connect({
           hostname: "127.0.0.1",
@@ -336,11 +330,7 @@ describe("shutdown behind a load balancer", () => {
     const server = await startServer({ DRAIN_DELAY_MS: "60000" });
     try {
       server.proc.kill("SIGTERM");
-      const deadline = Date.now() + 5000;
-      while (!server.logs.some((l) => l.msg === "shutting down: draining")) {
-        if (Date.now() > deadline) throw new Error("no shutdown log line");
-        await Bun.sleep(10);
-      }
+      await server.logged("shutting down: draining");
       expect((await fetch(`${server.url}/readyz`)).status).toBe(503);
       server.proc.kill("SIGTERM");
       expect(await Promise.race([server.exited, Bun.sleep(5000).then(() => -1)])).toBe(143);

@@ -13,6 +13,8 @@ export interface RunningServer {
   logs: Array<Record<string, unknown>>;
   /** Resolves with the exit code. */
   exited: Promise<number>;
+  /** Resolves once a log line with this `msg` has been printed; throws after 5 s. */
+  logged(msg: string): Promise<void>;
   stop(): Promise<number>;
 }
 
@@ -59,6 +61,13 @@ export async function startServer(
     proc,
     logs,
     exited: proc.exited,
+    async logged(msg) {
+      const deadline = Date.now() + 5000;
+      while (!logs.some((l) => l.msg === msg)) {
+        if (Date.now() > deadline) throw new Error(`no log line "${msg}"`);
+        await Bun.sleep(10);
+      }
+    },
     async stop() {
       if (proc.exitCode === null) proc.kill("SIGTERM");
       const code = await Promise.race([proc.exited, Bun.sleep(10_000).then(() => -1)]);

@@ -18,7 +18,7 @@ export interface Comparison {
 }
 
 export const version = (pkg: string): string =>
-  JSON.parse(readFileSync(join(import.meta.dir, "../node_modules", pkg, "package.json"), "utf8")).version;
+  JSON.parse(readFileSync(join(import.meta.dir, "../../node_modules", pkg, "package.json"), "utf8")).version;
 
 function summarize(c: Comparison) {
   const diffs = c.rounds.map((r) => r.a - r.b);

@@ -1,11 +1,11 @@
-// `bun bench/serve.ts <variant>`: one variant on 127.0.0.1 and a free port; prints {"port": N}, then for
-// each line on stdin a full GC and {"rss", "heap"} (bench/memory.ts). Every variant starts here alike.
+// `bun scripts/bench/serve.ts <variant>`: one variant on 127.0.0.1 and a free port; prints {"port": N}, then for
+// each line on stdin a full GC and {"rss", "heap"} (scripts/bench/memory.ts). Every variant starts here alike.
 import { heapSize } from "bun:jsc";
 import { join, resolve } from "node:path";
 import { Elysia } from "elysia";
 import prometheus from "elysia-prometheus";
-import { createApp } from "../server/app";
-import { silentLogger } from "../server/log";
+import { createApp } from "../../server/app";
+import { silentLogger } from "../../server/log";
 import { createMinimalApp } from "./minimal-server";
 
 async function build(variant: string) {

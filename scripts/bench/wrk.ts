@@ -1,5 +1,5 @@
 // The load: Debian's wrk (cheaper per request than the server: one core of it saturates the server's core)
-// with bench/cycle.lua, which checks every response.
+// with scripts/bench/cycle.lua, which checks every response.
 import { join } from "node:path";
 import { spawnPinned, WRK_CPU } from "./proc";
 
@@ -26,7 +26,7 @@ export function ensureWrk(): string {
   return Bun.spawnSync(["wrk", "-v"]).stdout.toString().split(" ").slice(0, 2).join(" ");
 }
 
-/** The process (bench/interleave.ts pauses it) and its result, which throws on a single wrong answer. */
+/** The process (scripts/bench/interleave.ts pauses it) and its result, which throws on a single wrong answer. */
 export function startWrk(base: string, seconds: number) {
   const script = join(import.meta.dir, "cycle.lua");
   const args = [`-t${CONNECTIONS}`, `-c${CONNECTIONS}`, `-d${seconds}s`, "-s", script, base];

@@ -1,6 +1,6 @@
 -- wrk script: every connection cycles PUT -> GET -> DELETE on its own id and checks every answer, so a 404
 -- or a wrong body is counted as wrong, never as throughput. wrk gives each thread its own Lua state but no
--- connection identity, hence one connection per thread (bench/wrk.ts runs -tN -cN).
+-- connection identity, hence one connection per thread (scripts/bench/wrk.ts runs -tN -cN).
 local SIZES = { 64, 128, 192, 256 }
 local threads = {}
 

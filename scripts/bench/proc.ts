@@ -1,4 +1,4 @@
-// Servers (bench/serve.ts) on one core, wrk on the other, all stopped at the end or on a signal. CPU time:
+// Servers (scripts/bench/serve.ts) on one core, wrk on the other, all stopped at the end or on a signal. CPU time:
 // utime + stime of /proc/<pid>/stat, summed by Linux over all the process's threads.
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -56,7 +56,8 @@ export async function startServer(variant: string, label = variant): Promise<Ser
   const next = async () => {
     const timeout = new Promise<{ done: true }>((done) => setTimeout(done, 15_000, { done: true }).unref());
     const line = await Promise.race([lines.next(), timeout]);
-    if (line.done) throw new Error(`${label}: bench/serve.ts ${variant} did not answer (stderr above)`);
+    if (line.done)
+      throw new Error(`${label}: scripts/bench/serve.ts ${variant} did not answer (stderr above)`);
     return JSON.parse(line.value);
   };
   const { port } = await next();

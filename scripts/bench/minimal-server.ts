@@ -1,5 +1,5 @@
 // The yardstick: the least Elysia server that stores bytes in a Map, with the service's status codes (so
-// bench/cycle.lua checks both alike) and nothing else.
+// scripts/bench/cycle.lua checks both alike) and nothing else.
 import { Elysia } from "elysia";
 
 const ROUTE = "/api/buckets/:id";

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
-export const ROOT = join(import.meta.dir, "..", "..");
+export const ROOT = join(import.meta.dir, "..", "..", "..");
 export const DASHBOARD_FILE = join(ROOT, "dashboards/storage-api.json");
 export const COMPOSE_PROMETHEUS_FILE = join(ROOT, "prometheus/prometheus.compose.yml");
 export const DATASOURCES_FILE = join(ROOT, "grafana/provisioning/datasources/prometheus.yml");

@@ -1,199 +1,140 @@
 /**
- * The Kubernetes manifests as the cluster would receive them: `kubectl kustomize k8s` (plain deployment)
- * and `kubectl kustomize k8s/dev` (what Tilt applies). Every object is validated against the Kubernetes
- * OpenAPI schema (kubernetes-models), then checked for what the stack promises: the "restricted" Pod
- * Security profile, probes and resources everywhere, one API replica, least-privilege RBAC, pinned images,
- * and ConfigMaps that carry the shared config files byte for byte.
+ * Every kustomization under k8s/ as `kubectl kustomize` renders it, each object validated against its
+ * Kubernetes OpenAPI schema (kubernetes-models), then held to what an SRE asks, each rule once over every
+ * object it applies to: restricted Pod Security, pinned images, limits, probes, least-privilege RBAC,
+ * NetworkPolicies that admit exactly the connections the configuration makes, replicas that fit the store.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Deployment, type IDeployment } from "kubernetes-models/apps/v1";
-import { type INetworkPolicy, NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
-import {
-  type IRole,
-  type IRoleBinding,
-  Role,
-  RoleBinding,
-} from "kubernetes-models/rbac.authorization.k8s.io/v1";
-import {
-  ConfigMap,
-  type IConfigMap,
-  type INamespace,
-  type ISecret,
-  type IService,
-  type IServiceAccount,
-  Namespace,
-  Secret,
-  Service,
-  ServiceAccount,
-} from "kubernetes-models/v1";
 import { parse, parseAllDocuments } from "yaml";
 import { loadConfig, memoryLimitBytes } from "../server/config";
-import { parseDockerfile } from "./support/dockerfile";
+import { steps } from "./support/dockerfile";
+import type { Any, Workload } from "./support/k8s";
 import {
-  containerEnv,
-  describeWithKubectl,
-  type K8sObject,
-  list,
-  type Mapping,
-  mapping,
-  named,
+  describeWith,
+  expectAll,
+  kustomizations,
   ofKind,
   quantity,
+  read,
   render,
   root,
-  runWithStandIns,
   selects,
   splitImage,
-  text,
-  type Workload,
-  workload,
   workloads,
 } from "./support/k8s";
-
-const read = (path: string) => readFileSync(join(root, path), "utf8");
-const packageJson = mapping(JSON.parse(read("package.json")), "package.json");
+import { KUBECTL } from "./support/prerequisites";
 
 const NAMESPACE = "storage-api";
-/** What a stop needs beyond the server's own drain and shutdown timeout: the process' exit, signal delivery. */
-const STOP_MARGIN_MS = 2000;
-/** The UIDs the third-party images are built to run as: prom/prometheus' nobody, grafana/grafana's grafana. */
-const RUN_AS: Record<string, number> = { prometheus: 65534, grafana: 472 };
+/** Tilt's overlay: it runs the Dockerfile's dev stage, into which Tilt syncs files. */
+const DEV = "k8s/dev";
+/** The users third-party images are built to run as (their data folders belong to them). */
+const IMAGE_USERS: Record<string, number> = {
+  "prom/prometheus": 65534,
+  "prom/alertmanager": 65534,
+  "grafana/grafana": 472,
+};
+const pkg = JSON.parse(read("package.json"));
+const API_IMAGE = `${pkg.name}:${pkg.version}`;
+const stageUser = (stage: string) => Number(steps(stage, "USER").at(-1)?.args[0]?.split(":")[0]);
+const envOf = (container: Any) =>
+  Object.fromEntries((container.env ?? []).map((variable: Any) => [variable.name, variable.value]));
+const ports = (workload?: Workload): Any[] =>
+  workload?.containers.flatMap((container) => container.ports ?? []) ?? [];
+/** The containerPort a Service or NetworkPolicy port (number or name) means in these pods. */
+const portOf = (workload: Workload | undefined, port: unknown) =>
+  ports(workload).find((candidate) => candidate.name === port || candidate.containerPort === port)
+    ?.containerPort;
+const id = (object: Any) => `${object.kind}/${object.metadata.name}`;
 
-type Validatable = { validate(): void };
-const models = new Map<string, (object: unknown) => Validatable>([
-  ["v1/Namespace", (object) => new Namespace(object as INamespace)],
-  ["v1/ServiceAccount", (object) => new ServiceAccount(object as IServiceAccount)],
-  ["v1/ConfigMap", (object) => new ConfigMap(object as IConfigMap)],
-  ["v1/Secret", (object) => new Secret(object as ISecret)],
-  ["v1/Service", (object) => new Service(object as IService)],
-  ["apps/v1/Deployment", (object) => new Deployment(object as IDeployment)],
-  ["rbac.authorization.k8s.io/v1/Role", (object) => new Role(object as IRole)],
-  ["rbac.authorization.k8s.io/v1/RoleBinding", (object) => new RoleBinding(object as IRoleBinding)],
-  ["networking.k8s.io/v1/NetworkPolicy", (object) => new NetworkPolicy(object as INetworkPolicy)],
-]);
-
-/** Throws unless the object's kind is known here and the object matches its OpenAPI schema. */
-function validate(object: K8sObject): void {
-  const model = models.get(`${object.apiVersion}/${object.kind}`);
-  if (!model) throw new Error(`no schema for ${object.apiVersion} ${object.kind} ${object.metadata.name}`);
-  model(object).validate();
+async function schemaViolations(objects: Any[]): Promise<string[]> {
+  const found: string[] = [];
+  for (const object of objects) {
+    const model = await import(`kubernetes-models/${object.apiVersion}/${object.kind}`).catch(() => ({}));
+    try {
+      new model[object.kind](object).validate();
+    } catch (error) {
+      found.push(`${id(object)}: ${error}`);
+    }
+  }
+  return found;
 }
 
-const securityContext = (value: unknown, what: string) => mapping(value ?? {}, `${what}.securityContext`);
-
-/** Prometheus relabel regexes are anchored at both ends. */
-const matchesRelabel = (regex: string, value: string) => new RegExp(`^(?:${regex})$`).test(value);
-
-const describeK8s = describeWithKubectl();
-
-for (const dir of ["k8s", "k8s/dev"]) {
-  describeK8s(`kubectl kustomize ${dir}`, () => {
+for (const dir of kustomizations) {
+  describeWith(KUBECTL, "kubectl")(`kubectl kustomize ${dir}`, () => {
     const objects = () => render(dir);
-    const deployments = () => workloads(objects());
+    const all = () => workloads(objects());
+    const api = () =>
+      all().filter((item) => item.containers.some((container) => container.image === API_IMAGE));
+    const selected = (selector: Any) => all().filter((item) => selects(selector, item.labels));
+    const every = (rule: string, holds: (item: Workload, containers: Any[]) => unknown) =>
+      test(`every workload ${rule}`, () =>
+        expectAll(
+          all(),
+          (item) => item.name,
+          (item) => holds(item, item.containers),
+        ));
 
-    test("renders only kinds with a known schema, and every object is valid against it", () => {
-      expect(objects().length).toBeGreaterThan(0);
-      for (const object of objects()) {
-        expect(() => validate(object)).not.toThrow();
+    test("renders only schema-valid objects, in the storage-api namespace, labelled part-of it, and no Secret", async () => {
+      expect(await schemaViolations(objects())).toEqual([]);
+      expectAll(
+        objects(),
+        id,
+        ({ kind, metadata: { namespace, labels } }) =>
+          kind !== "Secret" &&
+          namespace === (kind === "Namespace" ? undefined : NAMESPACE) &&
+          labels?.["app.kubernetes.io/part-of"] === NAMESPACE,
+      );
+    });
+
+    test("enforces the restricted Pod Security profile of the Kubernetes release kind-up.sh pins, warns on the latest", () => {
+      const node = /kindest\/node:(v\d+\.\d+)\.\d+@sha256:[0-9a-f]{64}/.exec(read("scripts/kind-up.sh"))?.[1];
+      const labels = JSON.stringify(
+        ofKind(objects(), "Namespace").map((namespace) => namespace.metadata.labels),
+      );
+      for (const [mode, version] of [
+        ["enforce", node],
+        ["warn", "latest"],
+        ["audit", "latest"],
+      ]) {
+        expect(labels).toContain(
+          `"pod-security.kubernetes.io/${mode}":"restricted","pod-security.kubernetes.io/${mode}-version":"${version}"`,
+        );
       }
     });
 
-    test("puts every namespaced object in storage-api and labels everything part-of storage-api", () => {
-      for (const object of objects()) {
-        const id = `${object.kind}/${object.metadata.name}`;
-        const expected = object.kind === "Namespace" ? undefined : NAMESPACE;
-        expect({ id, namespace: object.metadata.namespace }).toEqual({ id, namespace: expected });
-        expect({ id, partOf: object.metadata.labels?.["app.kubernetes.io/part-of"] }).toEqual({
-          id,
-          partOf: "storage-api",
-        });
-      }
-    });
-
-    test("keeps the common label out of every selector (Deployment selectors are immutable)", () => {
-      for (const { name, spec } of deployments()) {
-        const selector = mapping(mapping(spec.selector, `${name}.selector`).matchLabels, "matchLabels");
-        expect({ name, selector }).toEqual({ name, selector: { "app.kubernetes.io/name": name } });
-      }
-      for (const service of ofKind(objects(), "Service")) {
-        const selector = mapping(mapping(service.spec, "spec").selector, "selector");
-        expect(Object.keys(selector)).toEqual(["app.kubernetes.io/name"]);
-      }
-    });
-
-    test("labels the namespace to enforce, warn and audit the restricted Pod Security profile", () => {
-      const labels = named(objects(), "Namespace", NAMESPACE).metadata.labels ?? {};
-      for (const mode of ["enforce", "warn", "audit"]) {
-        expect({ mode, level: labels[`pod-security.kubernetes.io/${mode}`] }).toEqual({
-          mode,
-          level: "restricted",
-        });
-        expect({ mode, version: labels[`pod-security.kubernetes.io/${mode}-version`] }).toEqual({
-          mode,
-          version: expect.stringMatching(/^(latest|v1\.\d+)$/),
-        });
-      }
-    });
-
-    test("enforces the Pod Security rules of the Kubernetes release scripts/kind-up.sh pins", () => {
-      const labels = named(objects(), "Namespace", NAMESPACE).metadata.labels ?? {};
-      const node = /kindest\/node:(v\d+\.\d+)\.\d+@sha256:[0-9a-f]{64}/.exec(read("scripts/kind-up.sh"));
-      expect(node?.[1]).toBeDefined();
-      expect(labels["pod-security.kubernetes.io/enforce-version"]).toBe(node?.[1]);
-    });
-
-    test("runs every pod as a numeric non-root user with the RuntimeDefault seccomp profile", () => {
-      for (const { name, pod } of deployments()) {
-        const context = securityContext(pod.securityContext, name);
-        expect({ name, runAsNonRoot: context.runAsNonRoot }).toEqual({ name, runAsNonRoot: true });
-        for (const field of ["runAsUser", "runAsGroup"]) {
-          expect({ name, field, id: context[field] }).toEqual({ name, field, id: expect.any(Number) });
-          expect(context[field]).toBeGreaterThan(0);
-        }
-        expect({ name, seccomp: context.seccompProfile }).toEqual({
-          name,
-          seccomp: { type: "RuntimeDefault" },
-        });
-        for (const forbidden of ["hostNetwork", "hostPID", "hostIPC"]) {
-          expect({ name, forbidden, value: pod[forbidden] }).toEqual({ name, forbidden, value: undefined });
-        }
-      }
-    });
-
-    test("runs each image as the user it is built for", () => {
-      for (const { name, pod } of deployments()) {
-        // The API runs as the USER of the Dockerfile stage the manifest runs: dev under Tilt, else production.
-        const expected =
-          name === "storage-api" ? stageUid(dir === "k8s/dev" ? "dev" : "production") : RUN_AS[name];
-        const context = securityContext(pod.securityContext, name);
-        expect({ name, runAsUser: context.runAsUser, runAsGroup: context.runAsGroup }).toEqual({
-          name,
-          runAsUser: expected,
-          runAsGroup: expected,
-        });
-      }
-    });
-
-    test("drops every capability and forbids privilege escalation in every container", () => {
-      for (const { name, containers } of deployments()) {
-        for (const container of containers) {
-          const id = `${name}/${container.name}`;
-          const context = securityContext(container.securityContext, id);
-          expect({ id, escalation: context.allowPrivilegeEscalation }).toEqual({ id, escalation: false });
-          expect({ id, capabilities: context.capabilities }).toEqual({ id, capabilities: { drop: ["ALL"] } });
-          expect({ id, privileged: context.privileged }).toEqual({ id, privileged: undefined });
-          // Container-level overrides of the pod's identity would bypass the checks above.
-          for (const field of ["runAsUser", "runAsGroup", "runAsNonRoot", "seccompProfile"]) {
-            expect({ id, field, value: context[field] }).toEqual({ id, field, value: undefined });
-          }
-        }
-      }
-    });
-
-    test("uses only volume types the restricted profile allows, and no host ports", () => {
+    every(
+      "runs as the numeric non-root user its image is built for, with RuntimeDefault seccomp and no host namespace",
+      ({ pod }, [first]) => {
+        const api = first.image === API_IMAGE ? stageUser(dir === DEV ? "dev" : "production") : undefined;
+        const { runAsNonRoot, runAsUser: uid, runAsGroup, seccompProfile } = pod.securityContext ?? {};
+        const built = api ?? IMAGE_USERS[splitImage(first.image)[0] ?? ""] ?? uid;
+        const host = pod.hostNetwork || pod.hostPID || pod.hostIPC;
+        return (
+          runAsNonRoot &&
+          uid > 0 &&
+          Number.isInteger(uid) &&
+          uid === runAsGroup &&
+          uid === built &&
+          seccompProfile?.type === "RuntimeDefault" &&
+          !host
+        );
+      },
+    );
+    every(
+      "drops every capability and privilege in every container, on a read-only root (but the dev API's, for Tilt's sync)",
+      (_, containers) =>
+        containers.every(({ image, securityContext }) =>
+          Bun.deepEquals(securityContext, {
+            allowPrivilegeEscalation: false,
+            capabilities: { drop: ["ALL"] },
+            readOnlyRootFilesystem: !(dir === DEV && image === API_IMAGE),
+          }),
+        ),
+    );
+    every("uses only volume types the restricted profile allows, and no host port", ({ pod }, containers) => {
       const allowed = [
         "configMap",
         "emptyDir",
@@ -202,673 +143,385 @@ for (const dir of ["k8s", "k8s/dev"]) {
         "downwardAPI",
         "persistentVolumeClaim",
       ];
-      for (const { name, pod, containers } of deployments()) {
-        for (const volume of list(pod.volumes ?? [], `${name}.volumes`).map((entry) =>
-          mapping(entry, "volume"),
-        )) {
-          const types = Object.keys(volume).filter((key) => key !== "name");
-          const permitted = types.length === 1 && allowed.includes(types[0] ?? "");
-          expect({ name, volume: volume.name, types, permitted }).toEqual({
-            name,
-            volume: volume.name,
-            types,
-            permitted: true,
-          });
-        }
-        for (const container of containers) {
-          for (const port of list(container.ports ?? [], "ports").map((entry) => mapping(entry, "port"))) {
-            expect({ name, hostPort: port.hostPort }).toEqual({ name, hostPort: undefined });
-          }
-        }
-      }
+      const volumes = (pod.volumes ?? []).every((volume: Any) => allowed.some((type) => volume[type]));
+      return (
+        volumes &&
+        containers.every((container) => (container.ports ?? []).every((port: Any) => !port.hostPort))
+      );
     });
-
-    test("gives every container a read-only root filesystem (the dev API excepted, for Tilt's sync)", () => {
-      for (const { name, containers } of deployments()) {
-        for (const container of containers) {
-          const id = `${name}/${container.name}`;
-          const expected = !(dir === "k8s/dev" && name === "storage-api");
-          const context = securityContext(container.securityContext, id);
-          expect({ id, readOnly: context.readOnlyRootFilesystem }).toEqual({ id, readOnly: expected });
-        }
-      }
-    });
-
-    test("gives every container readiness and liveness probes on a declared port", () => {
-      for (const { name, containers } of deployments()) {
-        for (const container of containers) {
-          const id = `${name}/${container.name}`;
-          const ports = list(container.ports ?? [], `${id}.ports`).map((port) => mapping(port, "port"));
-          const portNames = ports.map((port) => port.name);
-          for (const probe of ["readinessProbe", "livenessProbe"]) {
-            const httpGet = mapping(
-              mapping(container[probe], `${id}.${probe}`).httpGet,
-              `${id}.${probe}.httpGet`,
-            );
-            expect({ id, probe, path: httpGet.path }).toEqual({
-              id,
-              probe,
-              path: expect.stringMatching(/^\//),
-            });
-            expect({ id, probe, port: portNames.includes(httpGet.port) }).toEqual({ id, probe, port: true });
-          }
-        }
-      }
-    });
-
-    test("makes liveness less eager than readiness: a restart costs more than a pause in traffic", () => {
-      for (const { name, containers } of deployments()) {
-        for (const container of containers) {
-          const id = `${name}/${container.name}`;
-          const window = (probe: string) => {
-            const spec = mapping(container[probe], `${id}.${probe}`);
-            return Number(spec.periodSeconds ?? 10) * Number(spec.failureThreshold ?? 3);
+    every("sets cpu and memory requests, within limits, on every container", (_, containers) =>
+      containers.every(({ resources: { requests = {}, limits = {} } = {} }) =>
+        ["cpu", "memory"].every(
+          (key) => quantity(requests[key]) > 0 && quantity(requests[key]) <= quantity(limits[key]),
+        ),
+      ),
+    );
+    every(
+      "probes readiness and liveness on declared ports, liveness the more patient (a restart costs more than a pause)",
+      (item) =>
+        item.pod.containers.every(({ readinessProbe, livenessProbe }: Any) => {
+          const window = (probe: Any) => (probe.periodSeconds ?? 10) * (probe.failureThreshold ?? 3);
+          const declared = (probe: Any) => {
+            const action = probe?.httpGet ?? probe?.tcpSocket ?? probe?.grpc;
+            return action ? portOf(item, action.port) && (action.path ?? "/").startsWith("/") : probe?.exec;
           };
-          expect({ id, moreTolerant: window("livenessProbe") > window("readinessProbe") }).toEqual({
-            id,
-            moreTolerant: true,
-          });
-        }
-      }
-    });
-
-    test("sets cpu and memory requests and limits on every container, requests within limits", () => {
-      for (const { name, containers } of deployments()) {
-        for (const container of containers) {
-          const id = `${name}/${container.name}`;
-          const resources = mapping(container.resources, `${id}.resources`);
-          const requests = mapping(resources.requests, `${id}.requests`);
-          const limits = mapping(resources.limits, `${id}.limits`);
-          for (const resource of ["cpu", "memory"]) {
-            expect(quantity(requests[resource])).toBeGreaterThan(0);
-            expect({
-              id,
-              resource,
-              fits: quantity(requests[resource]) <= quantity(limits[resource]),
-            }).toEqual({
-              id,
-              resource,
-              fits: true,
-            });
-          }
-        }
-      }
-    });
-
-    test("pins every image: a tag, never latest; third-party images to an exact x.y.z release", () => {
-      for (const { name, containers } of deployments()) {
-        for (const container of containers) {
-          const [repository, tag] = splitImage(text(container.image, `${name}.image`));
-          expect({ name, tag }).toEqual({ name, tag: expect.stringMatching(/^v?\d+\.\d+\.\d+$/) });
-          expect(repository).not.toBe("");
-        }
-      }
-    });
-
-    test("runs the API image the Tiltfile builds, tagged with package.json's version", () => {
-      const [api] = workload(objects(), "storage-api").containers;
-      expect(api?.image).toBe(`${packageJson.name}:${packageJson.version}`);
-      // Only ever `kind load`-ed into the node, never pulled.
-      expect(api?.imagePullPolicy).toBe("Never");
-    });
-
-    test("runs one API replica with the Recreate strategy (the store is process memory)", () => {
-      const { spec } = workload(objects(), "storage-api");
-      expect(spec.replicas).toBe(1);
-      expect(spec.strategy).toEqual({ type: "Recreate" });
-    });
-
-    test("configures the API with a valid environment that listens on the container port", () => {
-      const [api] = workload(objects(), "storage-api").containers;
-      const env = containerEnv(api, "storage-api");
-      // The server's own parser: a typo in the manifest would stop the process at start-up.
-      const config = loadConfig(env);
-      const ports = list(api?.ports, "ports").map((port) => mapping(port, "port"));
-      expect(ports).toEqual([{ name: "http", containerPort: config.port }]);
-      for (const name of [
-        "PORT",
-        "MAX_STORE_BYTES",
-        "MAX_BODY_BYTES",
-        "SHUTDOWN_TIMEOUT_MS",
-        "DRAIN_DELAY_MS",
-      ]) {
-        expect({ name, set: name in env }).toEqual({ name, set: true });
-      }
-    });
-
-    test("gives the API a terminationGracePeriodSeconds that covers its drain delay and shutdown timeout", () => {
-      const { pod, containers } = workload(objects(), "storage-api");
-      const config = loadConfig(containerEnv(containers[0], "storage-api"));
-      // A drain at all: without it the listener stops while kube-proxy still routes to the pod.
-      expect(config.drainDelayMs).toBeGreaterThan(0);
-      const graceMs = Number(pod.terminationGracePeriodSeconds) * 1000;
-      expect(graceMs).toBeGreaterThanOrEqual(config.drainDelayMs + config.shutdownTimeoutMs + STOP_MARGIN_MS);
-    });
-
-    test("sizes the API's memory by memoryLimitBytes() of its own environment, and requests all of it", () => {
-      const [api] = workload(objects(), "storage-api").containers;
-      const resources = mapping(api?.resources, "resources");
-      const limit = quantity(mapping(resources.limits, "limits").memory);
-      expect(limit).toBe(memoryLimitBytes(loadConfig(containerEnv(api, "storage-api"))));
-      // Request = limit, so eviction under node memory pressure never picks the pod that holds the data.
-      expect(quantity(mapping(resources.requests, "requests").memory)).toBe(limit);
-    });
-
-    test("gives every workload its own ServiceAccount and mounts a token only into Prometheus", () => {
-      const accounts = ofKind(objects(), "ServiceAccount");
-      const mounted: string[] = [];
-      for (const { name, pod } of deployments()) {
-        expect({ name, account: pod.serviceAccountName }).toEqual({ name, account: name });
-        const account = named(accounts, "ServiceAccount", name);
-        // The pod's setting wins over the ServiceAccount's; Kubernetes' default is to mount.
-        const automount = pod.automountServiceAccountToken ?? account.automountServiceAccountToken ?? true;
-        if (automount) mounted.push(name);
-        // Nothing mounts a token by hand either.
-        const volumes = list(pod.volumes ?? [], "volumes").map((volume) => mapping(volume, "volume"));
-        expect({ name, projected: volumes.filter((volume) => "projected" in volume) }).toEqual({
-          name,
-          projected: [],
-        });
-      }
-      expect(mounted).toEqual(["prometheus"]);
-    });
-
-    test("grants Prometheus read-only access to pods in its own namespace, nothing cluster-wide", () => {
-      expect(ofKind(objects(), "ClusterRole")).toEqual([]);
-      expect(ofKind(objects(), "ClusterRoleBinding")).toEqual([]);
-      const roles = ofKind(objects(), "Role");
-      expect(roles.map((role) => role.metadata.name)).toEqual(["prometheus"]);
-      const rules = list(roles[0]?.rules, "rules").map((rule) => mapping(rule, "rule"));
-      expect(rules).toEqual([{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] }]);
-      const bindings = ofKind(objects(), "RoleBinding");
-      expect(bindings.map((binding) => ({ roleRef: binding.roleRef, subjects: binding.subjects }))).toEqual([
-        {
-          roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "prometheus" },
-          subjects: [{ kind: "ServiceAccount", name: "prometheus", namespace: NAMESPACE }],
-        },
-      ]);
-    });
-
-    test("selects each Service's pods and targets a port those pods declare", () => {
-      const expectedPorts: Record<string, number> = { "storage-api": 5000, prometheus: 9090, grafana: 3000 };
-      const services = ofKind(objects(), "Service");
-      expect(services.map((service) => service.metadata.name).sort()).toEqual(
-        Object.keys(expectedPorts).sort(),
-      );
-      for (const service of services) {
-        const name = service.metadata.name;
-        const spec = mapping(service.spec, `${name}.spec`);
-        const selector = mapping(spec.selector, `${name}.selector`);
-        const targets = deployments().filter((candidate) =>
-          Object.entries(selector).every(([key, value]) => candidate.podLabels[key] === value),
-        );
-        expect({ name, targets: targets.map((target) => target.name) }).toEqual({ name, targets: [name] });
-        const ports = list(spec.ports, `${name}.ports`).map((port) => mapping(port, "port"));
-        const declared = (targets[0]?.containers ?? []).flatMap((container) =>
-          list(container.ports ?? [], "ports").map((port) => mapping(port, "port")),
-        );
-        expect(ports.map((port) => port.port)).toEqual([expectedPorts[name]]);
-        for (const port of ports) {
-          const target = declared.find((candidate) => candidate.name === port.targetPort);
-          expect({ name, targetPort: target?.containerPort }).toEqual({
-            name,
-            targetPort: expectedPorts[name],
-          });
-        }
-      }
-    });
-
-    const policies = () =>
-      ofKind(objects(), "NetworkPolicy").map((policy) => ({
-        name: policy.metadata.name,
-        spec: mapping(policy.spec, `${policy.metadata.name}.spec`),
-      }));
-    /** policyTypes as the API server defaults it: Ingress, plus Egress when egress rules are given. */
-    const typesOf = (spec: Mapping) =>
-      list(spec.policyTypes ?? ["Ingress", ...(spec.egress ? ["Egress"] : [])], "policyTypes");
-    const podsSelectedBy = (selector: unknown, what: string) =>
-      deployments()
-        .filter((candidate) => selects(selector, candidate.podLabels, what))
-        .map((candidate) => candidate.name);
-
-    test("denies all ingress by default: one policy selects every pod, for Ingress only, with no rules", () => {
-      const denyAll = policies().filter(
-        ({ spec }) =>
-          Object.keys(mapping(spec.podSelector, "podSelector")).length === 0 &&
-          list(spec.ingress ?? [], "ingress").length === 0,
-      );
-      expect(denyAll.map(({ spec }) => spec)).toEqual([{ podSelector: {}, policyTypes: ["Ingress"] }]);
-    });
-
-    test("admits only Prometheus to the API on 5000 and Grafana to Prometheus on 9090, and limits no egress", () => {
-      const admitted = Object.fromEntries(
-        deployments().map((target) => {
-          const isolating = policies().filter(
-            ({ name, spec }) =>
-              typesOf(spec).includes("Ingress") &&
-              selects(spec.podSelector, target.podLabels, `${name}.podSelector`),
+          return (
+            declared(readinessProbe) &&
+            declared(livenessProbe) &&
+            window(livenessProbe) > window(readinessProbe)
           );
-          // A pod no Ingress policy selects accepts everything.
-          if (isolating.length === 0) return [target.name, ["* -> *"]];
-          const declared = target.containers.flatMap((container) =>
-            list(container.ports ?? [], "ports").map((port) => mapping(port, "port")),
-          );
-          const flows = isolating.flatMap(({ name, spec }) =>
-            list(spec.ingress ?? [], `${name}.ingress`).flatMap((entry) => {
-              const rule = mapping(entry, `${name} rule`);
-              const from = list(rule.from ?? [], `${name} from`).map((peer) => mapping(peer, `${name} peer`));
-              // Another namespace or an IP block is printed as written, so the comparison below fails on it.
-              const sources =
-                from.length === 0
-                  ? ["*"]
-                  : from.flatMap((peer) =>
-                      Object.keys(peer).join() === "podSelector"
-                        ? podsSelectedBy(peer.podSelector, `${name} peer`)
-                        : [JSON.stringify(peer)],
-                    );
-              const ports = list(rule.ports ?? [], `${name} ports`).map((entry) => {
-                const port = mapping(entry, `${name} port`);
-                const number =
-                  typeof port.port === "string"
-                    ? declared.find((candidate) => candidate.name === port.port)?.containerPort
-                    : (port.port ?? "*");
-                return `${port.protocol ?? "TCP"}/${number}${port.endPort ? `-${port.endPort}` : ""}`;
-              });
-              return sources.flatMap((source) =>
-                (ports.length === 0 ? ["*"] : ports).map((port) => `${source} -> ${port}`),
-              );
-            }),
-          );
-          return [target.name, flows.sort()];
         }),
+    );
+    every("pins every image to an x.y.z release", (_, containers) =>
+      containers.every(({ image }) => /^v?\d+\.\d+\.\d+$/.test(splitImage(image)[1] ?? "")),
+    );
+    every(
+      "runs under its own ServiceAccount, with a token only if a RoleBinding grants that account something",
+      ({ name, pod }) => {
+        const account = ofKind(objects(), "ServiceAccount").find(
+          (candidate) => candidate.metadata.name === name,
+        );
+        const granted = ofKind(objects(), "RoleBinding").some(({ subjects }) =>
+          subjects.some((subject: Any) => subject.name === name),
+        );
+        const mounted = pod.automountServiceAccountToken ?? account?.automountServiceAccountToken ?? true;
+        return (
+          pod.serviceAccountName === name &&
+          account &&
+          mounted === granted &&
+          !pod.volumes?.some((volume: Any) => volume.projected)
+        );
+      },
+    );
+
+    test("grants only reading pods in the namespace: no cluster-wide role, each RoleBinding to a rendered Role", () => {
+      expect([...ofKind(objects(), "ClusterRole"), ...ofKind(objects(), "ClusterRoleBinding")]).toEqual([]);
+      const roles = ofKind(objects(), "Role");
+      const rules = roles.flatMap((role) => role.rules);
+      expect(rules).toEqual(
+        rules.map(() => ({ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] })),
       );
-      expect(admitted).toEqual({
-        "storage-api": ["prometheus -> TCP/5000"],
-        prometheus: ["grafana -> TCP/9090"],
-        grafana: [],
+      expectAll(ofKind(objects(), "RoleBinding"), id, ({ roleRef }) =>
+        roles.some((role) => role.metadata.name === roleRef.name),
+      );
+    });
+
+    test("selects by app.kubernetes.io/name alone, and every selector of a workload, Service, budget or policy selects pods", () => {
+      const selectors = [
+        ...all().map((item) => item.object),
+        ...ofKind(objects(), "PodDisruptionBudget"),
+      ].map((object) => [id(object), object.spec.selector]);
+      for (const object of [...ofKind(objects(), "Service"), ...ofKind(objects(), "NetworkPolicy")]) {
+        const peers = (object.spec.ingress ?? [])
+          .flatMap((rule: Any) => rule.from ?? [])
+          .map((peer: Any) => peer.podSelector);
+        const own = object.spec.podSelector ?? { matchLabels: object.spec.selector };
+        selectors.push(...[own, ...peers].filter(Boolean).map((selector) => [id(object), selector]));
+      }
+      const keys = (selector: Any) => Object.keys(selector.matchLabels ?? {}).join();
+      expectAll(
+        selectors,
+        String,
+        ([, selector]) =>
+          ["", "app.kubernetes.io/name"].includes(keys(selector)) && selected(selector).length,
+      );
+      expectAll(
+        all(),
+        (item) => item.name,
+        (item) => selects(item.object.spec.selector, item.labels),
+      );
+    });
+
+    test("fronts a workload only with a Service named after it, on the number of a port its pods declare", () => {
+      expectAll(ofKind(objects(), "Service"), id, ({ metadata, spec }) => {
+        const targets = selected({ matchLabels: spec.selector });
+        const samePorts = spec.ports.every((port: Any) => portOf(targets[0], port.targetPort) === port.port);
+        return targets.map((item) => item.name).join() === metadata.name && samePorts;
       });
-      // Prometheus must keep reaching the API server, and every pod DNS.
-      for (const { name, spec } of policies()) {
-        expect({ name, egress: typesOf(spec).includes("Egress") }).toEqual({
-          name,
-          egress: false,
-        });
-      }
     });
 
-    test("selects rendered pods with every policy and every peer, so a renamed label fails here", () => {
-      expect(policies().length).toBeGreaterThan(0);
-      for (const { name, spec } of policies()) {
-        expect({ name, pods: podsSelectedBy(spec.podSelector, `${name}.podSelector`).length > 0 }).toEqual({
-          name,
-          pods: true,
-        });
-        for (const entry of list(spec.ingress ?? [], `${name}.ingress`)) {
-          for (const peer of list(mapping(entry, "rule").from ?? [], `${name} from`)) {
-            const selector = mapping(peer, "peer").podSelector;
-            if (selector === undefined) continue;
-            expect({ name, peer: podsSelectedBy(selector, `${name} peer`).length > 0 }).toEqual({
-              name,
-              peer: true,
-            });
-          }
-        }
-      }
-    });
-
-    test("lets Prometheus' pod discovery find the API pods, and only them, on their http port", () => {
-      const config = mapping(
-        parse(read("prometheus/prometheus.kubernetes.yml")),
-        "prometheus.kubernetes.yml",
-      );
-      const job = list(config.scrape_configs, "scrape_configs")
-        .map((entry) => mapping(entry, "scrape config"))
-        .find((entry) => entry.job_name === "storage_api");
-      const keep = list(job?.relabel_configs, "relabel_configs")
-        .map((rule) => mapping(rule, "rule"))
-        .filter((rule) => rule.action === "keep");
-      const regexFor = (label: string) =>
-        text(
-          keep.find((rule) => list(rule.source_labels, "source_labels").join() === label)?.regex,
-          `keep rule on ${label}`,
+    test("runs one API replica with Recreate while the store is process memory; more only with an external STORE_URL and a PodDisruptionBudget", () => {
+      expect(api().length).toBe(1);
+      for (const { object, labels, containers } of api()) {
+        const store = envOf(containers[0]).STORE_URL;
+        const { replicas = 1, strategy } = object.spec;
+        const budgets = ofKind(objects(), "PodDisruptionBudget").filter((pdb) =>
+          selects(pdb.spec.selector, labels),
         );
-      const nameRegex = regexFor("__meta_kubernetes_pod_label_app_kubernetes_io_name");
-      const portRegex = regexFor("__meta_kubernetes_pod_container_port_name");
-      const found = deployments().filter((candidate) =>
-        matchesRelabel(nameRegex, candidate.podLabels["app.kubernetes.io/name"] ?? ""),
-      );
-      expect(found.map((candidate) => candidate.name)).toEqual(["storage-api"]);
-      const portNames = (found[0]?.containers ?? []).flatMap((container) =>
-        list(container.ports ?? [], "ports").map((port) => text(mapping(port, "port").name, "port name")),
-      );
-      expect(portNames.filter((port) => matchesRelabel(portRegex, port))).toEqual(["http"]);
+        if (store === undefined)
+          expect({ replicas, strategy }).toEqual({ replicas: 1, strategy: { type: "Recreate" } });
+        else
+          expect({
+            host: ofKind(objects(), "Service").some((service) =>
+              store.includes(`//${service.metadata.name}`),
+            ),
+            budgets: budgets.length,
+          }).toEqual({ host: true, budgets: replicas > 1 ? 1 : budgets.length });
+      }
     });
 
-    test("generates the ConfigMaps from the shared files, byte for byte, with a content hash", () => {
-      const expected: Record<string, Record<string, string>> = {
-        "prometheus-config": {
-          "prometheus.yml": "prometheus/prometheus.kubernetes.yml",
-          "alerts.yml": "prometheus/alerts.yml",
-        },
-        "grafana-datasources": { "prometheus.yml": "grafana/provisioning/datasources/prometheus.yml" },
-        "grafana-dashboard-provider": {
-          "storage-api.yml": "grafana/provisioning/dashboards/storage-api.yml",
-        },
-        "grafana-dashboards": { "storage-api.json": "dashboards/storage-api.json" },
-      };
-      const configMaps = ofKind(objects(), "ConfigMap");
-      expect(configMaps.length).toBe(Object.keys(expected).length);
-      for (const [base, files] of Object.entries(expected)) {
-        const matching = configMaps.filter((configMap) =>
-          new RegExp(`^${base}-[a-z0-9]{10}$`).test(configMap.metadata.name),
+    test("configures the API as the server accepts it: its port, memory by memoryLimitBytes() requested whole, a grace period over the drain", () => {
+      for (const {
+        pod,
+        containers: [container],
+      } of api()) {
+        const env = envOf(container);
+        const config = loadConfig(env);
+        // Stated, not defaulted: the limit and grace period below are computed from them.
+        expect(Object.keys(env)).toEqual(
+          expect.arrayContaining([
+            "PORT",
+            "MAX_STORE_BYTES",
+            "MAX_BODY_BYTES",
+            "SHUTDOWN_TIMEOUT_MS",
+            "DRAIN_DELAY_MS",
+          ]),
         );
-        expect({ base, count: matching.length }).toEqual({ base, count: 1 });
-        const data = mapping(matching[0]?.data, `${base}.data`);
-        expect(Object.keys(data).sort()).toEqual(Object.keys(files).sort());
-        for (const [key, path] of Object.entries(files)) {
-          expect({ key, same: data[key] === read(path) }).toEqual({ key, same: true });
-        }
-      }
-    });
-
-    test("mounts only ConfigMaps that exist in the render, through volumes the pod declares", () => {
-      const configMaps = new Set(ofKind(objects(), "ConfigMap").map((configMap) => configMap.metadata.name));
-      for (const { name, pod, containers } of deployments()) {
-        for (const volume of list(pod.volumes ?? [], "volumes").map((entry) => mapping(entry, "volume"))) {
-          if (!("configMap" in volume)) continue;
-          const reference = text(mapping(volume.configMap, "configMap").name, "configMap.name");
-          expect({ name, reference, exists: configMaps.has(reference) }).toEqual({
-            name,
-            reference,
-            exists: true,
-          });
-        }
-        for (const container of containers) {
-          const volumeNames = list(pod.volumes ?? [], "volumes").map(
-            (entry) => mapping(entry, "volume").name,
-          );
-          for (const mount of list(container.volumeMounts ?? [], "volumeMounts").map((m) =>
-            mapping(m, "mount"),
-          )) {
-            expect({ name, mount: mount.name, declared: volumeNames.includes(mount.name) }).toEqual({
-              name,
-              mount: mount.name,
-              declared: true,
-            });
-          }
-        }
-      }
-    });
-
-    test("mounts each config file where the process reads it, and gives writable paths an emptyDir", () => {
-      const mountsOf = (item: Workload) => {
-        const volumes = new Map(
-          list(item.pod.volumes ?? [], "volumes").map((entry) => {
-            const volume = mapping(entry, "volume");
-            return [volume.name, volume];
-          }),
+        // The image exists only in the kind node (`kind load`), never in a registry.
+        expect([container.ports, container.imagePullPolicy]).toEqual([
+          [{ name: "http", containerPort: config.port }],
+          "Never",
+        ]);
+        // Request = limit: eviction under node memory pressure never picks the pod that holds the data.
+        const { requests, limits } = container.resources;
+        expect([quantity(requests.memory), quantity(limits.memory)]).toEqual([
+          memoryLimitBytes(config),
+          memoryLimitBytes(config),
+        ]);
+        // A drain at all (else the listener stops while kube-proxy still routes here), and 2 s to exit after it.
+        expect(config.drainDelayMs).toBeGreaterThan(0);
+        expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThanOrEqual(
+          config.drainDelayMs + config.shutdownTimeoutMs + 2000,
         );
-        return list(item.containers[0]?.volumeMounts ?? [], "volumeMounts").map((entry) => {
-          const mount = mapping(entry, "mount");
-          return {
-            path: text(mount.mountPath, "mountPath"),
-            volume: mapping(volumes.get(mount.name), "volume"),
-          };
-        });
-      };
-      const configMapAt = (item: Workload, path: string) => {
-        const found = mountsOf(item).find((mount) => mount.path === path);
-        const name = text(mapping(found?.volume.configMap, `configMap at ${path}`).name, "name");
-        return mapping(named(objects(), "ConfigMap", name).data, "data");
-      };
-      const emptyDirAt = (item: Workload, path: string) =>
-        mountsOf(item).some((mount) => mount.path === path && "emptyDir" in mount.volume);
-
-      const prometheus = workload(objects(), "prometheus");
-      const args = list(prometheus.containers[0]?.args, "prometheus args").map((arg) => text(arg, "arg"));
-      expect(args).toContain("--config.file=/etc/prometheus/prometheus.yml");
-      expect(args).toContain("--storage.tsdb.path=/prometheus");
-      const prometheusConfig = configMapAt(prometheus, "/etc/prometheus");
-      const ruleFiles = list(
-        mapping(parse(text(prometheusConfig["prometheus.yml"], "prometheus.yml")), "config").rule_files,
-        "rule_files",
-      );
-      for (const ruleFile of ruleFiles.map((file) => text(file, "rule file"))) {
-        expect(ruleFile.startsWith("/etc/prometheus/")).toBe(true);
-        expect(Object.keys(prometheusConfig)).toContain(ruleFile.slice("/etc/prometheus/".length));
       }
-      expect(emptyDirAt(prometheus, "/prometheus")).toBe(true);
+    });
 
-      const grafana = workload(objects(), "grafana");
-      expect(Object.keys(configMapAt(grafana, "/etc/grafana/provisioning/datasources"))).toEqual([
-        "prometheus.yml",
-      ]);
-      const provider = configMapAt(grafana, "/etc/grafana/provisioning/dashboards");
-      const providers = list(
-        mapping(parse(text(provider["storage-api.yml"], "provider file")), "provider").providers,
-        "providers",
+    test("admits exactly the connections the configuration makes: default-deny ingress, each client to the port it names", () => {
+      const policies = ofKind(objects(), "NetworkPolicy");
+      // Pods must keep reaching DNS, and Prometheus the API server.
+      expect(policies.filter(({ spec }) => spec.egress || spec.policyTypes?.includes("Egress"))).toEqual([]);
+      expect(
+        policies.filter(
+          ({ spec }) => JSON.stringify(spec) === '{"podSelector":{},"policyTypes":["Ingress"]}',
+        ),
+      ).toHaveLength(1);
+      const admitted = all().flatMap((target) =>
+        policies
+          .filter(({ spec }) => selects(spec.podSelector, target.labels))
+          .flatMap(({ spec }) => spec.ingress ?? [])
+          .flatMap(({ from = [{}], ports = [{}] }: Any) =>
+            // A peer that is not a pod of this namespace stays as written, so the comparison fails on it.
+            from
+              .flatMap((peer: Any) =>
+                peer.podSelector && !peer.namespaceSelector
+                  ? selected(peer.podSelector).map((item) => item.name)
+                  : [JSON.stringify(peer)],
+              )
+              .flatMap((source: string) =>
+                ports.map((port: Any) => `${source} -> ${target.name}:${portOf(target, port.port) ?? "*"}`),
+              ),
+          ),
       );
-      for (const entry of providers.map((item) => mapping(item, "provider"))) {
-        const path = text(mapping(entry.options, "options").path, "options.path");
-        expect(Object.keys(configMapAt(grafana, path))).toEqual(["storage-api.json"]);
-        // The dashboards mount sits inside Grafana's writable data directory.
-        expect(path.startsWith("/var/lib/grafana/")).toBe(true);
-      }
-      expect(emptyDirAt(grafana, "/var/lib/grafana")).toBe(true);
-      expect(emptyDirAt(grafana, "/tmp")).toBe(true);
+      expect(admitted.sort()).toEqual(connections(objects()).sort());
     });
   });
 }
 
-/** The numeric uid a Dockerfile stage runs as (for dev: the owner of /app, which Tilt's sync writes into). */
-function stageUid(name: string): number {
-  const stage = parseDockerfile(read("Dockerfile")).stages.find((candidate) => candidate.name === name);
-  const user = stage?.instructions.filter((instruction) => instruction.keyword === "USER").at(-1)?.args ?? "";
-  const uid = /^(\d+)(?::\d+)?$/.exec(user.trim())?.[1];
-  if (!uid) throw new Error(`the ${name} stage has no numeric USER (got "${user}")`);
-  return Number(uid);
+/**
+ * The connections the rendered configuration makes: a workload reaches a Service whose host:port is in its
+ * environment or in a ConfigMap it mounts, and Prometheus reaches the pods and ports its pod discovery keeps.
+ */
+function connections(objects: Any[]): string[] {
+  const all = workloads(objects);
+  const data = new Map(
+    ofKind(objects, "ConfigMap").map((configMap) => [configMap.metadata.name, Object.values(configMap.data)]),
+  );
+  return all.flatMap(({ name: client, pod, containers }) => {
+    const files: string[] = (pod.volumes ?? []).flatMap(
+      (volume: Any) => data.get(volume.configMap?.name) ?? [],
+    );
+    const text = [...containers.flatMap((container) => Object.values(envOf(container))), ...files].join("\n");
+    const named = ofKind(objects, "Service").flatMap(({ metadata, spec }) => {
+      const [target] = all.filter((item) => selects({ matchLabels: spec.selector }, item.labels));
+      const mentioned = (port: Any) =>
+        new RegExp(`(?<![\\w.-])${metadata.name}(\\.${NAMESPACE}[\\w.]*)?:${port.port}\\b`).test(text);
+      return spec.ports
+        .filter(mentioned)
+        .map((port: Any) => `${client} -> ${target?.name}:${portOf(target, port.targetPort)}`);
+    });
+    const jobs = files
+      .flatMap((file) => parse(file)?.scrape_configs ?? [])
+      .filter((job: Any) => job.kubernetes_sd_configs);
+    const scraped = jobs.flatMap(({ relabel_configs: rules }: Any) => {
+      const keep = (label: string) =>
+        new RegExp(
+          `^(?:${rules.find((rule: Any) => rule.action === "keep" && rule.source_labels.join() === label)?.regex ?? ".*"})$`,
+        );
+      const [name, port] = [
+        keep("__meta_kubernetes_pod_label_app_kubernetes_io_name"),
+        keep("__meta_kubernetes_pod_container_port_name"),
+      ];
+      return all
+        .filter((item) => name.test(item.labels["app.kubernetes.io/name"] ?? ""))
+        .flatMap((item) =>
+          ports(item)
+            .filter((candidate) => port.test(candidate.name ?? ""))
+            .map((candidate) => `${client} -> ${item.name}:${candidate.containerPort}`),
+        );
+    });
+    return [...named, ...scraped];
+  });
 }
 
-describeK8s("k8s/dev overlay", () => {
+describe.skipIf(!KUBECTL)(`the ${DEV} overlay`, () => {
   /** Every leaf that differs between two objects, as "path: base -> dev". */
-  function differences(base: unknown, dev: unknown, path: string): string[] {
-    if (typeof base === "object" && base !== null && typeof dev === "object" && dev !== null) {
-      const keys = new Set([...Object.keys(base), ...Object.keys(dev)]);
-      return [...keys].flatMap((key) =>
-        differences((base as Mapping)[key], (dev as Mapping)[key], `${path}.${key}`),
-      );
-    }
-    return base === dev ? [] : [`${path}: ${JSON.stringify(base)} -> ${JSON.stringify(dev)}`];
-  }
+  const differences = (base: Any, dev: Any, path: string): string[] =>
+    typeof base === "object" && typeof dev === "object"
+      ? [...new Set([...Object.keys(base ?? {}), ...Object.keys(dev ?? {})])].flatMap((key) =>
+          differences(base?.[key], dev?.[key], `${path}.${key}`),
+        )
+      : base === dev
+        ? []
+        : [`${path}: ${base} -> ${dev}`];
 
-  test("differs from the base only in the API pod's user and its writable root filesystem", () => {
+  test("differs from the base only in the API pod's user (the dev stage's) and its writable root filesystem", () => {
     const base = render("k8s");
-    const dev = render("k8s/dev");
-    expect(dev.map((object) => `${object.kind}/${object.metadata.name}`)).toEqual(
-      base.map((object) => `${object.kind}/${object.metadata.name}`),
-    );
-    const uid = stageUid("dev");
-    const production = stageUid("production");
-    const changed = base.flatMap((object, index) =>
-      differences(object, dev[index], `${object.kind}/${object.metadata.name}`),
-    );
+    const changed = render(DEV).flatMap((object, index) => differences(base[index], object, id(object)));
+    const [production, dev] = [stageUser("production"), stageUser("dev")];
     const pod = "Deployment/storage-api.spec.template.spec";
-    expect(changed.sort()).toEqual(
-      [
-        `${pod}.containers.0.securityContext.readOnlyRootFilesystem: true -> false`,
-        `${pod}.securityContext.fsGroup: ${production} -> ${uid}`,
-        `${pod}.securityContext.runAsGroup: ${production} -> ${uid}`,
-        `${pod}.securityContext.runAsUser: ${production} -> ${uid}`,
-      ].sort(),
-    );
+    expect(changed.sort()).toEqual([
+      `${pod}.containers.0.securityContext.readOnlyRootFilesystem: true -> false`,
+      ...["fsGroup", "runAsGroup", "runAsUser"].map(
+        (field) => `${pod}.securityContext.${field}: ${production} -> ${dev}`,
+      ),
+    ]);
   });
 });
 
-describeK8s("scripts/ensure-grafana-secret.sh", () => {
-  // A stand-in kubectl on PATH: it answers `get` from environment flags, records every command line, and
-  // saves what `create -f -` receives on stdin. Nothing reaches a real cluster.
-  let bin = "";
-  const fakeKubectl = `#!/usr/bin/env bash
-printf '%s\\n' "$*" >> "$FAKE_DIR/calls"
-case "$*" in
-  *" get namespace "*) [[ "$FAKE_NAMESPACE" == present ]] ;;
-  *" get secret "*) [[ "$FAKE_SECRET" == present ]] || { echo 'Error from server (NotFound)' >&2; exit 1; } ;;
-  *" create -f -"*) cat > "$FAKE_DIR/created.yaml" ;;
-  *" apply -f "*) exit 0 ;;
-  *) echo "unexpected kubectl call: $*" >&2; exit 3 ;;
-esac
-`;
-
-  beforeAll(() => {
-    bin = mkdtempSync(join(tmpdir(), "fake-kubectl-"));
-    writeFileSync(join(bin, "kubectl"), fakeKubectl);
-    chmodSync(join(bin, "kubectl"), 0o755);
-  });
-  afterAll(() => rmSync(bin, { recursive: true, force: true }));
-
-  function run(namespace: "present" | "absent", secret: "present" | "absent") {
-    const args = ["scripts/ensure-grafana-secret.sh", "kind-storage-api"];
-    const { status, stderr, files } = runWithStandIns(bin, args, {
-      FAKE_NAMESPACE: namespace,
-      FAKE_SECRET: secret,
+/** Runs a script with stand-ins for docker, kind and kubectl first on PATH; each appends its calls to $FAKE/<name>. */
+function withStandIns(script: string, fakes: Record<string, string>, env: Record<string, string>) {
+  const bin = mkdtempSync(join(tmpdir(), "stand-ins-"));
+  try {
+    for (const [name, body] of Object.entries(fakes)) {
+      writeFileSync(
+        join(bin, name),
+        `#!/usr/bin/env bash\nprintf '%s\\n' "$*" >> "$FAKE/${name}.calls"\n${body}\n`,
+      );
+      chmodSync(join(bin, name), 0o755);
+    }
+    const result = Bun.spawnSync(["bash", script, ...(env.ARGS ?? "").split(" ").filter(Boolean)], {
+      cwd: root,
+      env: { ...process.env, ...env, PATH: `${bin}:${process.env.PATH}`, FAKE: bin },
+      timeout: 10_000,
     });
-    return { status, stderr, calls: (files.calls ?? "").trim().split("\n"), created: files["created.yaml"] };
+    const file = (name: string) => readFileSync(join(bin, name), { encoding: "utf8", flag: "a+" });
+    return {
+      status: result.exitCode,
+      stderr: result.stderr.toString(),
+      calls: file(`${Object.keys(fakes)[0]}.calls`),
+      created: file("created.yaml"),
+    };
+  } finally {
+    rmSync(bin, { recursive: true, force: true });
   }
+}
 
-  test("creates the Secret the Grafana Deployment reads, with a random password kept off command lines", () => {
-    const first = run("present", "absent");
-    expect(first.status).toBe(0);
-    const documents = parseAllDocuments(first.created ?? "").map((document) => document.toJS() as K8sObject);
-    expect(documents.length).toBe(1);
-    const secret = documents[0] as K8sObject;
-    expect(() => validate(secret)).not.toThrow();
-    expect(secret.metadata).toMatchObject({ name: "grafana-admin", namespace: NAMESPACE });
-    const data = mapping(secret.stringData, "stringData");
+describe.skipIf(!KUBECTL)("scripts/ensure-grafana-secret.sh", () => {
+  const kubectl = `case "$*" in
+  *" get namespace "*) [[ "$NAMESPACE" == present ]] ;;
+  *" get secret "*) [[ "$SECRET" == present ]] ;;
+  *" create -f -"*) cat > "$FAKE/created.yaml" ;;
+  *" apply -f "*) ;;
+  *) exit 3 ;;
+esac`;
+  const ensure = (NAMESPACE: string, SECRET: string) => {
+    const result = withStandIns(
+      "scripts/ensure-grafana-secret.sh",
+      { kubectl },
+      { NAMESPACE, SECRET, ARGS: "kind-storage-api" },
+    );
+    return {
+      ...result,
+      calls: result.calls.trim().split("\n"),
+      created: parseAllDocuments(result.created).map((document) => document.toJS()),
+    };
+  };
 
-    // Exactly the keys the Deployment's secretKeyRefs name.
-    const grafana = workload(render("k8s"), "grafana");
-    const references = list(grafana.containers[0]?.env, "grafana env").flatMap((entry) => {
-      const from = mapping(entry, "env entry").valueFrom;
-      if (from === undefined) return [];
-      const reference = mapping(mapping(from, "valueFrom").secretKeyRef, "secretKeyRef");
-      return [{ name: reference.name, key: reference.key }];
-    });
-    expect(references.map((reference) => reference.name)).toEqual(["grafana-admin", "grafana-admin"]);
-    expect(Object.keys(data).sort()).toEqual(references.map((reference) => String(reference.key)).sort());
-
-    const password = text(data["admin-password"], "admin-password");
+  test("creates the Secret Grafana reads, in the given context, with a random password kept off command lines", async () => {
+    const [first, second] = [ensure("present", "absent"), ensure("present", "absent")];
+    expect(await schemaViolations(first.created)).toEqual([]);
+    const [{ metadata, stringData }] = first.created;
+    expect([first.status, metadata.name, metadata.namespace]).toEqual([0, "grafana-admin", NAMESPACE]);
+    const references = workloads(render("k8s")).flatMap((item) =>
+      item.containers.flatMap((container) => container.env ?? []),
+    );
+    const keys = references.flatMap(({ valueFrom }: Any) =>
+      valueFrom?.secretKeyRef ? [`${valueFrom.secretKeyRef.name}/${valueFrom.secretKeyRef.key}`] : [],
+    );
+    expect(keys.sort()).toEqual(
+      Object.keys(stringData)
+        .map((key) => `grafana-admin/${key}`)
+        .sort(),
+    );
+    const password = stringData["admin-password"];
     expect(password.length).toBeGreaterThanOrEqual(32);
-    expect(first.calls.some((call) => call.includes(password))).toBe(false);
-    expect(first.calls.every((call) => call.startsWith("--context kind-storage-api "))).toBe(true);
-
-    // A second Secret gets a different password: it is random, not a constant in the script.
-    const second = run("present", "absent");
-    const secondSecret = parseAllDocuments(second.created ?? "")[0]?.toJS() as K8sObject;
-    expect(mapping(secondSecret.stringData, "stringData")["admin-password"]).not.toBe(password);
+    expect(
+      first.calls.filter(
+        (call) => call.includes(password) || !call.startsWith("--context kind-storage-api "),
+      ),
+    ).toEqual([]);
+    expect(second.created[0].stringData["admin-password"]).not.toBe(password);
   });
 
   test("leaves an existing Secret alone, so the password stays the same", () => {
-    const result = run("present", "present");
-    expect(result.status).toBe(0);
-    expect(result.created).toBeUndefined();
-    expect(result.calls.some((call) => / (create|apply|delete|replace|patch) /.test(` ${call} `))).toBe(
-      false,
-    );
+    const result = ensure("present", "present");
+    expect([
+      result.status,
+      result.created,
+      result.calls.filter((call) => /\b(create|apply|delete|replace|patch)\b/.test(call)),
+    ]).toEqual([0, [], []]);
   });
 
-  test("creates the namespace first, from the manifest that carries its Pod Security labels", () => {
-    const result = run("absent", "absent");
-    expect(result.status).toBe(0);
-    expect(result.calls).toContain(`--context kind-storage-api apply -f ${root}/k8s/base/namespace.yaml`);
-    expect(result.created).toBeDefined();
-  });
-
-  test("namespace.yaml, which it applies without kustomize, names storage-api on every object in it", () => {
-    const documents = parseAllDocuments(read("k8s/base/namespace.yaml")).map(
-      (document) => document.toJS() as K8sObject,
-    );
-    expect(documents.map((object) => object.kind).sort()).toEqual(["Namespace", "NetworkPolicy"]);
-    for (const object of documents.filter((candidate) => candidate.kind !== "Namespace")) {
-      expect({ name: object.metadata.name, namespace: object.metadata.namespace }).toEqual({
-        name: object.metadata.name,
-        namespace: NAMESPACE,
-      });
-    }
-  });
-
-  test("does not render the Secret into the manifests: it never lives in the repository", () => {
-    for (const dir of ["k8s", "k8s/dev"]) {
-      expect(ofKind(render(dir), "Secret")).toEqual([]);
-    }
+  test("creates the namespace first, from namespace.yaml, whose every object names the namespace itself", () => {
+    const result = ensure("absent", "absent");
+    expect([
+      result.calls.includes(`--context kind-storage-api apply -f ${root}/k8s/base/namespace.yaml`),
+      result.created.length,
+    ]).toEqual([true, 1]);
+    const objects = parseAllDocuments(read("k8s/base/namespace.yaml")).map((document) => document.toJS());
+    expect(
+      objects.filter((object) => object.kind !== "Namespace" && object.metadata.namespace !== NAMESPACE),
+    ).toEqual([]);
   });
 });
 
-describe("scripts/kind-up.sh", () => {
-  // Stand-ins for docker, kind and kubectl on PATH: `kind version` prints $FAKE_KIND_VERSION, and every kind
-  // call is recorded, so the test sees whether a cluster would have been created.
-  let bin = "";
-  const fakes: Record<string, string> = {
-    docker: "exit 0",
-    kubectl: "exit 0",
-    kind: `printf '%s\\n' "$*" >> "$FAKE_DIR/kind-calls"
-case "$1" in
-  version) printf '%s\\n' "$FAKE_KIND_VERSION" ;;
-  get) exit 0 ;;
-  create) exit 0 ;;
-  *) echo "unexpected kind call: $*" >&2; exit 3 ;;
-esac`,
-  };
-  const release = /^readonly kind_release=(v\d+\.\d+)$/m.exec(read("scripts/kind-up.sh"))?.[1] ?? "";
-
-  beforeAll(() => {
-    bin = mkdtempSync(join(tmpdir(), "fake-kind-"));
-    for (const [name, body] of Object.entries(fakes)) {
-      writeFileSync(join(bin, name), `#!/usr/bin/env bash\n${body}\n`);
-      chmodSync(join(bin, name), 0o755);
-    }
-  });
-  afterAll(() => rmSync(bin, { recursive: true, force: true }));
-
-  function run(kindVersion: string) {
-    const { status, stderr, files } = runWithStandIns(bin, ["scripts/kind-up.sh"], {
-      FAKE_KIND_VERSION: kindVersion,
-    });
-    const calls = (files["kind-calls"] ?? "").trim().split("\n");
-    return { status, stderr, created: calls.some((call) => call.startsWith("create")) };
-  }
-
-  test("checks for the kind release that the node image comment names", () => {
-    expect(release).toMatch(/^v\d+\.\d+$/);
-    expect(read("scripts/kind-up.sh")).toMatch(
-      new RegExp(`# kind ${release.replaceAll(".", "\\.")}\\.\\d+ lists this node image`),
+test("scripts/kind-up.sh creates the cluster with any patch of the kind release its node image comment names, stops on another", () => {
+  const release = /^readonly kind_release=(v\d+\.\d+)$/m.exec(read("scripts/kind-up.sh"))?.[1] ?? "none";
+  expect(read("scripts/kind-up.sh")).toContain(`# kind ${release}.`);
+  const [major, minor] = release.slice(1).split(".").map(Number);
+  const good = [
+    `kind ${release}.0 go1.25.1 linux/amd64`,
+    `kind ${release}.2-alpha.4+0123 go1.25.1 darwin/arm64`,
+  ];
+  const bad = [
+    `kind v${major}.${Number(minor) - 1}.0 go`,
+    `kind v${major}.${Number(minor) + 1}.0 go`,
+    `kind v${major}.${minor}0.0 go`,
+    "something else",
+  ];
+  for (const version of [...good, ...bad]) {
+    const kind = `[[ "$1" == version ]] && printf '%s\\n' "$KIND_VERSION"; true`;
+    const result = withStandIns(
+      "scripts/kind-up.sh",
+      { kind, docker: "", kubectl: "" },
+      { KIND_VERSION: version },
     );
-  });
-
-  test("creates the cluster with any patch or pre-release of that kind release", () => {
-    for (const version of [
-      `kind ${release}.0 go1.25.1 linux/amd64`,
-      `kind ${release}.2-alpha.4+0123456789abcd go1.25.1 darwin/arm64`,
-    ]) {
-      expect({ version, ...run(version) }).toMatchObject({ version, status: 0, created: true });
-    }
-  });
-
-  test("stops before creating anything, naming both versions, with another minor release or unreadable output", () => {
-    const [major, minor] = release.slice(1).split(".").map(Number);
-    for (const version of [
-      `kind v${major}.${Number(minor) - 1}.0 go1.24.2 linux/amd64`,
-      `kind v${major}.${Number(minor) + 1}.0 go1.26.0 linux/amd64`,
-      `kind v${major}.${minor}0.0 go1.26.0 linux/amd64`,
-      "something else",
-    ]) {
-      const result = run(version);
-      expect({ version, status: result.status, created: result.created }).toEqual({
-        version,
-        status: 1,
-        created: false,
-      });
-      expect(result.stderr).toContain(`needs kind ${release}.x`);
-      expect(result.stderr).toContain(version);
-    }
-  });
+    const expected = good.includes(version)
+      ? [0, true, ""]
+      : [1, false, expect.stringMatching(new RegExp(`needs kind ${release}\\.x.*${version}`))];
+    expect([version, result.status, result.calls.includes("create cluster"), result.stderr]).toEqual([
+      version,
+      ...expected,
+    ]);
+  }
 });

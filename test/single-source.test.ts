@@ -1,238 +1,159 @@
 /**
- * The monitoring configuration exists exactly once. docker compose bind-mounts the shared files and the
- * Kubernetes kustomizations generate ConfigMaps from the very same files, so the two stacks cannot drift:
- * no other file in the repository (tracked, or untracked and not ignored) is a copy, renamed or
- * reformatted, and both platforms put each file at the same path inside the container.
+ * Each config file exists once. Compose bind-mounts the config folders, every Kubernetes render generates its
+ * ConfigMaps from the very same files, and both put each file at the same path in the same container.
  */
-import { describe, expect, test } from "bun:test";
-import { spawnSync } from "node:child_process";
-import { readFileSync, statSync } from "node:fs";
-import { basename, dirname, join, normalize, relative } from "node:path";
+import { expect, test } from "bun:test";
+import { basename, dirname, join, relative } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
-import { describeWithKubectl, list, mapping, ofKind, render, root, text, workloads } from "./support/k8s";
+import type { Any } from "./support/k8s";
+import {
+  composeConfig,
+  describeWith,
+  kustomizations,
+  ofKind,
+  read,
+  render,
+  repoFiles,
+  root,
+  splitImage,
+  workloads,
+} from "./support/k8s";
+import { DOCKER_COMPOSE, KUBECTL } from "./support/prerequisites";
 
-/** Shared by both platforms, byte for byte. */
-const SHARED = [
-  "prometheus/alerts.yml",
-  "dashboards/storage-api.json",
-  "grafana/provisioning/datasources/prometheus.yml",
-  "grafana/provisioning/dashboards/storage-api.yml",
-];
-/** The one pair allowed to differ (how the API is found), side by side in prometheus/. */
-const COMPOSE_ONLY = "prometheus/prometheus.compose.yml";
-const KUBERNETES_ONLY = "prometheus/prometheus.kubernetes.yml";
-const CONFIG_FILES = [...SHARED, COMPOSE_ONLY, KUBERNETES_ONLY];
+/** What the repository's configMapGenerators read: ConfigMap name, key, file. */
+const generated = repoFiles
+  .filter((path) => basename(path) === "kustomization.yaml")
+  .flatMap((path) =>
+    (parse(read(path)).configMapGenerator ?? []).flatMap(({ name, files }: Any) =>
+      files.map((entry: string) => {
+        const [key, file = key] = entry.split("=");
+        return { kustomization: path, name, key: basename(key ?? ""), file: join(dirname(path), file ?? "") };
+      }),
+    ),
+  );
+/** Every file in a folder that config is generated from (the two Prometheus flavours, rule tests, ...). */
+const configFiles = repoFiles.filter(
+  (path) =>
+    generated.some(({ file }) => path.startsWith(`${file.split("/")[0]}/`)) &&
+    !path.endsWith("kustomization.yaml"),
+);
+/** Paths an image needs writable on a read-only root, beyond its --storage flags. */
+const WRITES: Record<string, string[]> = { "grafana/grafana": ["/var/lib/grafana", "/tmp"] };
 
-const read = (path: string) => readFileSync(join(root, path));
-
-/** Tracked files plus untracked ones that .gitignore does not exclude: everything a commit could carry. */
-function repositoryFiles(): string[] {
-  const result = spawnSync("git", ["ls-files", "--cached", "--others", "--exclude-standard", "-z"], {
-    cwd: root,
-    encoding: "utf8",
-    timeout: 10_000,
-  });
-  if (result.error) throw result.error;
-  if (result.status !== 0) throw new Error(`git ls-files failed: ${result.stderr}`);
-  // A file deleted in the work tree but still in the index is not there to hold a copy.
-  return result.stdout.split("\0").filter((path) => path !== "" && isFile(path));
-}
-
-function isFile(path: string): boolean {
-  try {
-    return statSync(join(root, path)).isFile();
-  } catch {
-    return false;
-  }
-}
-
-const parsed = new Map<string, unknown[]>();
-
-/** The parsed documents of a YAML or JSON file; none for other files or for text that does not parse. */
-function documents(path: string): unknown[] {
-  const cached = parsed.get(path);
-  if (cached) return cached;
-  const result = parseDocuments(path);
-  parsed.set(path, result);
-  return result;
-}
-
-function parseDocuments(path: string): unknown[] {
-  const content = read(path).toString("utf8");
-  if (path.endsWith(".json")) {
-    try {
-      return [JSON.parse(content)];
-    } catch {
-      return [];
-    }
-  }
-  if (!/\.ya?ml$/.test(path)) return [];
-  return parseAllDocuments(content)
-    .filter((document) => document.errors.length === 0)
-    .map((document) => document.toJS());
-}
-
-const files = repositoryFiles();
-
-describe("shared monitoring configuration", () => {
-  test("every shared file is in the repository", () => {
-    for (const path of CONFIG_FILES)
-      expect({ path, present: files.includes(path) }).toEqual({ path, present: true });
-  });
-
-  test("no other file has the same bytes as a shared file", () => {
-    for (const path of CONFIG_FILES) {
-      const original = read(path);
-      const copies = files.filter((other) => other !== path && read(other).equals(original));
-      expect({ path, copies }).toEqual({ path, copies: [] });
-    }
-  });
-
-  test("no other YAML or JSON file holds the same data, however it is formatted", () => {
-    for (const path of CONFIG_FILES) {
-      const [original] = documents(path);
-      expect(original).toBeDefined();
-      const copies = files.filter(
-        (other) => other !== path && documents(other).some((document) => Bun.deepEquals(document, original)),
-      );
-      expect({ path, copies }).toEqual({ path, copies: [] });
-    }
-  });
-
-  test("no other file has the same name as a shared file (a copy that has since drifted)", () => {
-    for (const path of CONFIG_FILES) {
-      const namesakes = files.filter((other) => other !== path && basename(other) === basename(path));
-      expect({ path, namesakes }).toEqual({ path, namesakes: [] });
-    }
-  });
-
-  test("the dashboard's uid appears in exactly one JSON file", () => {
-    const uid = text(
-      mapping(JSON.parse(read("dashboards/storage-api.json").toString("utf8")), "dashboard").uid,
-      "uid",
+test("no other file in the repository copies a config file: same bytes, same data however formatted, same name or uid", () => {
+  const documents = (path: string): Any[] =>
+    /\.(ya?ml|json)$/.test(path)
+      ? parseAllDocuments(read(path)).flatMap((document) => (document.errors.length ? [] : [document.toJS()]))
+      : [];
+  for (const path of configFiles) {
+    const [data] = documents(path);
+    const same = (other: Any) => Bun.deepEquals(other, data) || (data?.uid && other?.uid === data.uid);
+    const copies = repoFiles.filter(
+      (other) =>
+        other !== path &&
+        (read(other) === read(path) || basename(other) === basename(path) || documents(other).some(same)),
     );
-    expect(uid).toBe("storage-api");
-    const holders = files.filter((path) =>
-      documents(path).some(
-        (document) =>
-          path.endsWith(".json") &&
-          typeof document === "object" &&
-          document !== null &&
-          "uid" in document &&
-          (document as { uid: unknown }).uid === uid,
-      ),
-    );
-    expect(holders).toEqual(["dashboards/storage-api.json"]);
-  });
+    expect({ path, copies }).toEqual({ path, copies: [] });
+  }
 });
 
-/** Where docker compose puts a repository file inside its container: by a file mount or a folder mount. */
-function composePaths(path: string): { service: string; target: string }[] {
-  const compose = mapping(parse(read("docker-compose.yml").toString("utf8")), "docker-compose.yml");
-  const services = mapping(compose.services, "services");
-  return Object.entries(services).flatMap(([service, definition]) =>
-    list(mapping(definition, service).volumes ?? [], `${service}.volumes`).flatMap((entry) => {
-      const [source = "", target = ""] = text(entry, `${service} volume`).split(":");
-      if (!source.startsWith(".") && !source.startsWith("/")) return []; // a named volume
-      const inside = relative(normalize(source), path);
-      if (inside === "") return [{ service, target }];
-      if (inside.startsWith("..") || inside.startsWith("/")) return [];
-      return [{ service, target: join(target, inside) }];
-    }),
+test("only the small kustomizations beside the config files generate ConfigMaps, and none generates a Secret", () => {
+  expect(
+    generated.filter(
+      ({ kustomization, file }) => kustomization.startsWith("k8s/") || !configFiles.includes(file),
+    ),
+  ).toEqual([]);
+  expect(
+    repoFiles.filter((path) => basename(path) === "kustomization.yaml" && parse(read(path)).secretGenerator),
+  ).toEqual([]);
+});
+
+for (const dir of kustomizations) {
+  describeWith(KUBECTL && DOCKER_COMPOSE, "kubectl and docker-compose")(
+    `kubectl kustomize ${dir} and docker-compose`,
+    () => {
+      /** Per rendered container: container path -> the config file behind the ConfigMap key mounted there. */
+      const k8s = () =>
+        workloads(render(dir)).flatMap(({ pod, containers }) =>
+          containers.map((container) => {
+            const mounts = (container.volumeMounts ?? []).map((mount: Any) => ({
+              ...mount,
+              ...pod.volumes.find((volume: Any) => volume.name === mount.name),
+            }));
+            const files = mounts.flatMap(({ mountPath, subPath, configMap }: Any) => {
+              const map = ofKind(render(dir), "ConfigMap").find(
+                (candidate) => candidate.metadata.name === configMap?.name,
+              );
+              const sources = generated.filter(
+                ({ name, key }) => map?.metadata.name.startsWith(`${name}-`) && (!subPath || key === subPath),
+              );
+              return sources.map(({ key, file }) => [subPath ? mountPath : join(mountPath, key), file]);
+            });
+            const writable = mounts
+              .filter((mount: Any) => mount.emptyDir || mount.persistentVolumeClaim)
+              .map((mount: Any) => mount.mountPath);
+            return { name: container.name, container, files: new Map<string, string>(files), writable };
+          }),
+        );
+
+      test("generates every ConfigMap with a content hash, byte for byte from the config files", () => {
+        for (const { metadata, data } of ofKind(render(dir), "ConfigMap")) {
+          const sources = generated.filter(({ name }) =>
+            new RegExp(`^${name}-[a-z0-9]{10}$`).test(metadata.name),
+          );
+          expect(data).toEqual(Object.fromEntries(sources.map(({ key, file }) => [key, read(file)])));
+        }
+      });
+
+      test("points every process at files it mounts (--config.file, rule_files, dashboard folders), and its data at a writable volume", () => {
+        for (const { name, container, files, writable } of k8s()) {
+          const config = (path: string) => (files.has(path) ? parse(read(files.get(path) ?? "")) : {});
+          const flag = (pattern: RegExp): string[] =>
+            (container.args ?? []).flatMap((arg: string) => pattern.exec(arg)?.[1] ?? []);
+          const wanted = flag(/^--config\.file=(.+)$/).flatMap((path) => [
+            path,
+            ...(config(path).rule_files ?? []),
+          ]);
+          const folders = [...files.keys()]
+            .flatMap((path) => config(path).providers ?? [])
+            .map((provider: Any) => provider.options.path);
+          const missing = [
+            ...wanted.filter((path) => !files.has(path)),
+            ...folders.filter((folder) => ![...files.keys()].some((path) => dirname(path) === folder)),
+          ];
+          const writes = [
+            ...flag(/^--storage\.[\w.]*path=(.+)$/),
+            ...(container.securityContext?.readOnlyRootFilesystem
+              ? (WRITES[splitImage(container.image)[0] ?? ""] ?? [])
+              : []),
+          ];
+          expect({ name, missing, unwritable: writes.filter((path) => !writable.includes(path)) }).toEqual({
+            name,
+            missing: [],
+            unwritable: [],
+          });
+        }
+      });
+
+      test("puts each config file at the same path as compose does, in the same container (Prometheus: its own flavour)", () => {
+        const services = composeConfig(["docker-compose.yml"]).services;
+        for (const { name, files } of k8s().filter(({ name }) => services[name.replaceAll("-", "_")])) {
+          const mounts = (services[name.replaceAll("-", "_")].volumes ?? []).map((volume: string) =>
+            volume.split(":"),
+          );
+          const compose = mounts.flatMap(([source, target]: string[]) =>
+            configFiles
+              .filter(
+                (file) => source?.startsWith("/") && !relative(relative(root, source), file).startsWith(".."),
+              )
+              .map((file) => [
+                join(target ?? "", relative(relative(root, source ?? ""), file)),
+                file.replace(".compose.", ".kubernetes."),
+              ]),
+          );
+          expect({ name, files: [...files].sort() }).toEqual({ name, files: compose.sort() });
+        }
+      });
+    },
   );
 }
-
-/** The kustomizations that generate ConfigMaps, and the repository file behind each ConfigMap key. */
-function generatedFiles(): { kustomization: string; name: string; key: string; path: string }[] {
-  return files
-    .filter((path) => basename(path) === "kustomization.yaml")
-    .flatMap((kustomization) => {
-      const document = mapping(parse(read(kustomization).toString("utf8")), kustomization);
-      expect({ kustomization, secretGenerator: document.secretGenerator }).toEqual({
-        kustomization,
-        secretGenerator: undefined,
-      });
-      return list(document.configMapGenerator ?? [], `${kustomization} configMapGenerator`).flatMap(
-        (entry) => {
-          const generator = mapping(entry, "generator");
-          return list(generator.files ?? [], "files").map((file) => {
-            const spec = text(file, "file");
-            const [key, source] = spec.includes("=") ? spec.split("=") : [basename(spec), spec];
-            return {
-              kustomization,
-              name: text(generator.name, "generator name"),
-              key: key ?? "",
-              path: normalize(join(dirname(kustomization), source ?? "")),
-            };
-          });
-        },
-      );
-    });
-}
-
-describe("both platforms read the one copy", () => {
-  test("compose mounts every shared file, and of the two Prometheus configs only its own", () => {
-    for (const path of [...SHARED, COMPOSE_ONLY]) {
-      expect({ path, mounted: composePaths(path).length }).toEqual({ path, mounted: 1 });
-    }
-    expect(composePaths(KUBERNETES_ONLY)).toEqual([]);
-  });
-
-  test("the kustomizations generate the ConfigMaps from exactly the shared files, nothing else", () => {
-    const generated = generatedFiles();
-    expect(generated.map((entry) => entry.path).sort()).toEqual([...SHARED, KUBERNETES_ONLY].sort());
-    // Only the three small kustomizations beside the files generate anything; k8s/ only lists them.
-    expect([...new Set(generated.map((entry) => entry.kustomization))].sort()).toEqual([
-      "dashboards/kustomization.yaml",
-      "grafana/kustomization.yaml",
-      "prometheus/kustomization.yaml",
-    ]);
-  });
-});
-
-describeWithKubectl()("compose and Kubernetes agree on container paths", () => {
-  /** Where the rendered Kubernetes stack puts a repository file: ConfigMap key under its volume's mountPath. */
-  function kubernetesPaths(path: string): { workload: string; target: string }[] {
-    const objects = render("k8s");
-    const content = read(path).toString("utf8");
-    const entries = generatedFiles().filter((entry) => entry.path === path);
-    return entries.flatMap((entry) => {
-      const configMap = ofKind(objects, "ConfigMap").find(
-        (candidate) =>
-          candidate.metadata.name.startsWith(`${entry.name}-`) &&
-          mapping(candidate.data, "data")[entry.key] === content,
-      );
-      if (!configMap) return [];
-      return workloads(objects).flatMap(({ name, pod, containers }) => {
-        const volumes = list(pod.volumes ?? [], "volumes")
-          .map((volume) => mapping(volume, "volume"))
-          .filter((volume) => mapping(volume.configMap ?? {}, "configMap").name === configMap.metadata.name)
-          .map((volume) => volume.name);
-        return containers.flatMap((container) =>
-          list(container.volumeMounts ?? [], "volumeMounts")
-            .map((mount) => mapping(mount, "mount"))
-            .filter((mount) => volumes.includes(mount.name))
-            .map((mount) => ({
-              workload: name,
-              target: join(text(mount.mountPath, "mountPath"), entry.key),
-            })),
-        );
-      });
-    });
-  }
-
-  test("each shared file lands at the same path in the compose container and in the pod", () => {
-    for (const path of SHARED) {
-      const compose = composePaths(path).map((mount) => mount.target);
-      const kubernetes = kubernetesPaths(path).map((mount) => mount.target);
-      expect({ path, kubernetes }).toEqual({ path, kubernetes: compose });
-    }
-  });
-
-  test("the two Prometheus configs land at the one path Prometheus is started with", () => {
-    const [compose] = composePaths(COMPOSE_ONLY);
-    const [kubernetes] = kubernetesPaths(KUBERNETES_ONLY);
-    expect(compose?.target).toBe("/etc/prometheus/prometheus.yml");
-    expect(kubernetes?.target).toBe("/etc/prometheus/prometheus.yml");
-  });
-});

@@ -1,12 +1,8 @@
-// Type-level helpers that let tsc check a dashboard JSON file against the types Grafana publishes in
-// @grafana/schema. Two gaps of a plain `const d: Dashboard = json` are closed here:
-// - JSON imports widen every string to `string`, and `string` is not assignable to Grafana's string
-//   enums (ThresholdsMode, FieldColorModeId, ...), so valid files would not compile: JsonShape widens
-//   those enums to `string` (the dashboard test checks their values at run time instead);
-// - TypeScript does no excess-property check on an imported JSON value, so a misspelled key (which
-//   Grafana silently ignores) would compile: KnownKeysOnly turns every key the schema lacks into `never`.
+// Lets tsc check a dashboard JSON against @grafana/schema, closing two gaps of `const d: Dashboard = json`:
+// JSON imports widen strings, which Grafana's string enums reject (JsonShape widens the enums back; the test
+// checks their values), and imported JSON gets no excess-property check (KnownKeysOnly makes unknown keys never).
 
-/** True for `any` only (`any` is the one type that 1 & T collapses to). */
+/** True for `any` only (the one type 1 & T collapses to). */
 type IsAny<T> = 0 extends 1 & T ? true : false;
 
 /** T with string enums and literal unions widened to their primitive, recursively. */
@@ -25,11 +21,7 @@ export type JsonShape<T> =
               ? { [Key in keyof T]: JsonShape<T[Key]> }
               : T;
 
-/**
- * Actual, with every key that Schema does not declare typed as `never`, recursively. Unions in Schema
- * (Panel | RowPanel) are distributed, so a value may match any one member. Where Schema is open
- * (`unknown`, `any`, or an index signature such as panel `options`), every key is accepted.
- */
+/** Actual with every key Schema lacks typed `never`, recursively; unions distribute, open types accept all. */
 export type KnownKeysOnly<Actual, Schema> = Schema extends unknown ? KnownKeysFor<Actual, Schema> : never;
 
 type KnownKeysFor<Actual, Schema> =

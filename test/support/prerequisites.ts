@@ -1,8 +1,10 @@
+import { existsSync } from "node:fs";
+
 /**
  * The external tools some tests run, found once, here. bunfig.toml preloads this file, so before any test
  * runs `bun test` prints one line naming every missing tool and what it skips, and nothing when none is.
  * Locally a missing tool skips its tests; with CI set the required ones fail instead, so a green CI never
- * hides an unchecked config. Compose is optional everywhere: CI may have no Docker at all.
+ * hides an unchecked config.
  */
 
 export const CI = Boolean(process.env.CI);
@@ -11,11 +13,9 @@ export const PROMTOOL = Bun.which("promtool");
 export const PROMETHEUS = Bun.which("prometheus");
 export const KUBECTL = Bun.which("kubectl");
 export const DOCKER_COMPOSE = Bun.which("docker-compose");
-export const DOCKER = Bun.which("docker");
-/** Compose v2 is a docker plugin, so only `docker compose version` tells whether it is installed. */
-export const DOCKER_COMPOSE_PLUGIN =
-  DOCKER !== null &&
-  Bun.spawnSync([DOCKER, "compose", "version"], { stdout: "ignore", stderr: "ignore" }).success;
+/** Go with Debian's go.starlark.net sources (GOPATH mode, offline): runs the Tiltfile. */
+export const STARLARK_GOPATH = "/usr/share/gocode";
+export const GO = existsSync(`${STARLARK_GOPATH}/src/go.starlark.net/starlark`) ? Bun.which("go") : null;
 
 /** For a required tool: true when it is missing and CI is not set; in CI its tests run and fail instead. */
 export function skipWithout(tool: string | null): boolean {
@@ -36,17 +36,12 @@ const prerequisites = [
     required: true,
     tests: "Kubernetes manifest and Tiltfile tests",
   },
+  { name: "docker-compose", present: DOCKER_COMPOSE !== null, required: true, tests: "compose file checks" },
   {
-    name: "docker-compose",
-    present: DOCKER_COMPOSE !== null,
-    required: false,
-    tests: "docker-compose config -q",
-  },
-  {
-    name: "docker compose",
-    present: DOCKER_COMPOSE_PLUGIN,
-    required: false,
-    tests: "docker compose config -q",
+    name: "go + golang-starlark-dev",
+    present: GO !== null,
+    required: true,
+    tests: "Tiltfile run in Starlark",
   },
 ];
 

@@ -3,31 +3,18 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
 export const root = join(import.meta.dir, "..", "..");
-
-/** A repository file as text, by path from the repository root. */
 export const read = (path: string): string => readFileSync(join(root, path), "utf8");
 
 export type Mapping = Record<string, unknown>;
-
 export function mapping(value: unknown, what: string): Mapping {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+  if (typeof value !== "object" || value === null || Array.isArray(value))
     throw new Error(`${what} is not a mapping`);
-  }
   return value as Mapping;
 }
-
 export function list(value: unknown, what: string): unknown[] {
   if (!Array.isArray(value)) throw new Error(`${what} is not a list`);
   return value;
 }
-
-export function strings(value: unknown, what: string): string[] {
-  if (!Array.isArray(value) || !value.every((item) => typeof item === "string")) {
-    throw new Error(`${what} is not a list of strings`);
-  }
-  return value;
-}
-
 export function text(value: unknown, what: string): string {
   if (typeof value !== "string") throw new Error(`${what} is not a string`);
   return value;

@@ -8,7 +8,8 @@ import * as grafana from "@grafana/schema";
 import { parser } from "@prometheus-io/lezer-promql";
 import { parse } from "yaml";
 import { dashboard, queries } from "./support/dashboard";
-import { type Any, read, root } from "./support/k8s";
+import type { Any } from "./support/render";
+import { read, root } from "./support/repo";
 
 const [datasource] = parse(read("grafana/provisioning/datasources/prometheus.yml")).datasources;
 const scrapeIntervals = ["compose", "kubernetes"].map(

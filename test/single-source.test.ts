@@ -5,23 +5,13 @@
 import { expect, test } from "bun:test";
 import { basename, dirname, join, relative } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
-import type { Any } from "./support/k8s";
-import {
-  composeConfig,
-  describeWith,
-  kustomizations,
-  ofKind,
-  read,
-  render,
-  repoFiles,
-  root,
-  splitImage,
-  workloads,
-} from "./support/k8s";
 import { DOCKER_COMPOSE, KUBECTL } from "./support/prerequisites";
+import type { Any } from "./support/render";
+import * as cfg from "./support/render";
+import { read, root } from "./support/repo";
 
 /** What the repository's configMapGenerators read: ConfigMap name, key, file. */
-const generated = repoFiles
+const generated = cfg.repoFiles
   .filter((path) => basename(path) === "kustomization.yaml")
   .flatMap((path) =>
     (parse(read(path)).configMapGenerator ?? []).flatMap(({ name, files }: Any) =>
@@ -32,7 +22,7 @@ const generated = repoFiles
     ),
   );
 /** Every file in a folder that config is generated from (the two Prometheus flavours, rule tests, ...). */
-const configFiles = repoFiles.filter(
+const configFiles = cfg.repoFiles.filter(
   (path) =>
     generated.some(({ file }) => path.startsWith(`${file.split("/")[0]}/`)) &&
     !path.endsWith("kustomization.yaml"),
@@ -48,7 +38,7 @@ test("no other file in the repository copies a config file: same bytes, same dat
   for (const path of configFiles) {
     const [data] = documents(path);
     const same = (other: Any) => Bun.deepEquals(other, data) || (data?.uid && other?.uid === data.uid);
-    const copies = repoFiles.filter(
+    const copies = cfg.repoFiles.filter(
       (other) =>
         other !== path &&
         (read(other) === read(path) || basename(other) === basename(path) || documents(other).some(same)),
@@ -64,26 +54,28 @@ test("only the small kustomizations beside the config files generate ConfigMaps,
     ),
   ).toEqual([]);
   expect(
-    repoFiles.filter((path) => basename(path) === "kustomization.yaml" && parse(read(path)).secretGenerator),
+    cfg.repoFiles.filter(
+      (path) => basename(path) === "kustomization.yaml" && parse(read(path)).secretGenerator,
+    ),
   ).toEqual([]);
 });
 
-for (const dir of kustomizations) {
-  describeWith(KUBECTL && DOCKER_COMPOSE, "kubectl and docker-compose")(
+for (const dir of cfg.kustomizations) {
+  cfg.describeWith(KUBECTL && DOCKER_COMPOSE, "kubectl and docker-compose")(
     `kubectl kustomize ${dir} and docker-compose`,
     () => {
       /** Per rendered container: container path -> the config file behind the ConfigMap key mounted there. */
       const k8s = () =>
-        workloads(render(dir)).flatMap(({ pod, containers }) =>
+        cfg.workloads(cfg.render(dir)).flatMap(({ pod, containers }) =>
           containers.map((container) => {
             const mounts = (container.volumeMounts ?? []).map((mount: Any) => ({
               ...mount,
               ...pod.volumes.find((volume: Any) => volume.name === mount.name),
             }));
             const files = mounts.flatMap(({ mountPath, subPath, configMap }: Any) => {
-              const map = ofKind(render(dir), "ConfigMap").find(
-                (candidate) => candidate.metadata.name === configMap?.name,
-              );
+              const map = cfg
+                .ofKind(cfg.render(dir), "ConfigMap")
+                .find((candidate) => candidate.metadata.name === configMap?.name);
               const sources = generated.filter(
                 ({ name, key }) => map?.metadata.name.startsWith(`${name}-`) && (!subPath || key === subPath),
               );
@@ -97,7 +89,7 @@ for (const dir of kustomizations) {
         );
 
       test("generates every ConfigMap with a content hash, byte for byte from the config files", () => {
-        for (const { metadata, data } of ofKind(render(dir), "ConfigMap")) {
+        for (const { metadata, data } of cfg.ofKind(cfg.render(dir), "ConfigMap")) {
           const sources = generated.filter(({ name }) =>
             new RegExp(`^${name}-[a-z0-9]{10}$`).test(metadata.name),
           );
@@ -124,7 +116,7 @@ for (const dir of kustomizations) {
           const writes = [
             ...flag(/^--storage\.[\w.]*path=(.+)$/),
             ...(container.securityContext?.readOnlyRootFilesystem
-              ? (WRITES[splitImage(container.image)[0] ?? ""] ?? [])
+              ? (WRITES[cfg.splitImage(container.image)[0] ?? ""] ?? [])
               : []),
           ];
           expect({ name, missing, unwritable: writes.filter((path) => !writable.includes(path)) }).toEqual({
@@ -136,7 +128,7 @@ for (const dir of kustomizations) {
       });
 
       test("puts each config file at the same path as compose does, in the same container (Prometheus: its own flavour)", () => {
-        const services = composeConfig(["docker-compose.yml"]).services;
+        const services = cfg.composeConfig(["docker-compose.yml"]).services;
         for (const { name, files } of k8s().filter(({ name }) => services[name.replaceAll("-", "_")])) {
           const mounts = (services[name.replaceAll("-", "_")].volumes ?? []).map((volume: string) =>
             volume.split(":"),

@@ -9,8 +9,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { stages, steps } from "./support/dockerfile";
-import { type Any, describeWith, read, render, repoFiles, root, splitImage, workloads } from "./support/k8s";
 import { GO, KUBECTL, STARLARK_GOPATH } from "./support/prerequisites";
+import type { Any } from "./support/render";
+import * as cfg from "./support/render";
+import { read, root } from "./support/repo";
 
 const CONTEXT = `kind-${/^readonly cluster=(\S+)$/m.exec(read("scripts/kind-up.sh"))?.[1]}`;
 let bin = "";
@@ -24,7 +26,7 @@ function tilt(subcommand: string, context = CONTEXT) {
   return { status: result.exitCode, stderr: result.stderr.toString(), all, one: (fn: string) => all(fn)[0] };
 }
 
-describeWith(GO && KUBECTL, "go, golang-starlark-dev and kubectl")("Tiltfile, run in Starlark", () => {
+cfg.describeWith(GO && KUBECTL, "go, golang-starlark-dev and kubectl")("Tiltfile, run in Starlark", () => {
   beforeAll(() => {
     bin = join(mkdtempSync(join(tmpdir(), "tilt-starlark-")), "tilt-starlark");
     const env = { ...process.env, GO111MODULE: "off", GOPATH: STARLARK_GOPATH, GOFLAGS: "" };
@@ -87,7 +89,7 @@ describeWith(GO && KUBECTL, "go, golang-starlark-dev and kubectl")("Tiltfile, ru
   });
 
   test("watch_file()s exactly the generator files kustomize() misses: `key=file` entries (Tilt watches the literal path)", () => {
-    const kustomizations = repoFiles.filter((path) => path.endsWith("kustomization.yaml"));
+    const kustomizations = cfg.repoFiles.filter((path) => path.endsWith("kustomization.yaml"));
     const missed = kustomizations.flatMap((path) =>
       (parse(read(path)).configMapGenerator ?? []).flatMap((generator: Any) =>
         [
@@ -107,7 +109,7 @@ describeWith(GO && KUBECTL, "go, golang-starlark-dev and kubectl")("Tiltfile, ru
 
   test("deploys a kustomization whose workloads are exactly its resources, the built image used by the API alone", () => {
     const run = tilt("up");
-    const rendered = workloads(render(run.one("k8s_yaml").yaml.args.pathToDir));
+    const rendered = cfg.workloads(cfg.render(run.one("k8s_yaml").yaml.args.pathToDir));
     expect(
       run
         .all("k8s_resource")
@@ -115,14 +117,14 @@ describeWith(GO && KUBECTL, "go, golang-starlark-dev and kubectl")("Tiltfile, ru
         .sort(),
     ).toEqual(rendered.map((item) => item.name).sort());
     const users = rendered.filter((item) =>
-      item.containers.some((c) => splitImage(c.image)[0] === run.one("docker_build").ref),
+      item.containers.some((c) => cfg.splitImage(c.image)[0] === run.one("docker_build").ref),
     );
     expect(users.map((item) => item.name)).toEqual(["storage-api"]);
   });
 
   test("forwards one distinct local port per resource to a port its containers declare", () => {
     const run = tilt("up");
-    const rendered = workloads(render(run.one("k8s_yaml").yaml.args.pathToDir));
+    const rendered = cfg.workloads(cfg.render(run.one("k8s_yaml").yaml.args.pathToDir));
     const forwards = run
       .all("k8s_resource")
       .flatMap((resource) =>

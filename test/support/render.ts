@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { statSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { dirname, join } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
 import { DOCKER_COMPOSE, KUBECTL, skipWithout } from "./prerequisites";
 import { root } from "./repo";

@@ -14,15 +14,11 @@ import * as cfg from "./support/render";
 import { read, root } from "./support/repo";
 
 const pkg = JSON.parse(read("package.json"));
-/** Docker's byte sizes ("1280m") and durations ("10s", "1m30s"). */
+/** Docker's byte sizes ("1280m") and durations ("10s"). */
 const bytes = (value: string) =>
   Number.parseInt(value, 10) * 1024 ** " kmg".indexOf(value.slice(-1).toLowerCase());
-const units: Record<string, number> = { ms: 1, s: 1e3, m: 6e4, h: 3.6e6 };
 const ms = (value = "10s") =>
-  [...value.matchAll(/(\d+)(ms|s|m|h)/g)].reduce(
-    (sum, [, n, u]) => sum + Number(n) * (units[u ?? ""] ?? 0),
-    0,
-  );
+  Number.parseInt(value, 10) * ({ s: 1e3, m: 6e4 }[value.slice(-1)] ?? Number.NaN);
 const k8sImages = () =>
   KUBECTL
     ? cfg.kustomizations.flatMap((dir) => cfg.workloads(cfg.render(dir))).flatMap((item) => item.containers)
@@ -118,49 +114,26 @@ for (const files of cfg.composeFiles) {
   });
 }
 
-test("the Dockerfile builds on package.json's Bun from the frozen lockfile; production is distroless, non-root, exec-form", () => {
+test("the Dockerfile builds on package.json's Bun from the frozen lockfile; production runs non-root, shell-less", () => {
   const bun = /^bun@(\d+\.\d+\.\d+)$/.exec(pkg.packageManager)?.[1];
   const last = (stage: string, keyword: string) => steps(stage, keyword).at(-1);
   expect([...stages.keys()]).toEqual(["deps", "dev", "production"]); // production last: the default target
   for (const stage of stages.keys()) expect(last(stage, "FROM")?.args[0]).toStartWith(`oven/bun:${bun}-`);
-  const runs = [...stages.keys()].map((stage) =>
-    steps(stage, "RUN")
-      .map((run) => run.args.join(" "))
-      .find((run) => run.startsWith("bun")),
-  );
-  expect(runs).toEqual([
-    expect.stringMatching(/^bun install --frozen-lockfile --production\b/),
-    "bun install --frozen-lockfile",
-    undefined,
-  ]);
-  // No shell in distroless, so no RUN; a numeric non-root user, so runAsNonRoot can verify it.
-  const production = ["FROM", "RUN", "USER", "EXPOSE", "ENV"].map((keyword) =>
-    steps("production", keyword).map((step) => step.args.join(" ")),
-  );
-  expect(production).toEqual([
-    [expect.stringMatching(/-distroless AS production$/)],
+  expect(last("deps", "RUN")?.args.join(" ")).toStartWith("bun install --frozen-lockfile --production");
+  expect(last("dev", "RUN")?.args.join(" ")).toBe("bun install --frozen-lockfile");
+  // Distroless: no shell, so no RUN and exec forms only; a numeric user, so runAsNonRoot can verify it.
+  expect(last("production", "FROM")?.args[0]).toEndWith("-distroless");
+  expect([steps("production", "RUN"), last("production", "USER")?.args[0]]).toEqual([
     [],
-    [expect.stringMatching(/^[1-9]\d*:[1-9]\d*$/)],
-    ["5000"],
-    ["NODE_ENV=production"],
+    expect.stringMatching(/^[1-9]\d*:[1-9]\d*$/),
   ]);
   expect([last("production", "ENTRYPOINT")?.exec, last("production", "CMD")?.exec]).toEqual([
     ["bun"],
     ["server/main.ts"],
   ]);
-  const healthcheck = last("production", "HEALTHCHECK");
-  expect(JSON.parse(healthcheck?.args.slice(1).join(" ") ?? "")).toEqual(["bun", "server/healthcheck.ts"]);
-  expect(healthcheck?.flags.map((flag) => flag.split("=")[0]).sort()).toEqual([
-    "--interval",
-    "--retries",
-    "--start-period",
-    "--timeout",
-  ]);
+  expect(last("production", "HEALTHCHECK")?.args.join(" ")).toBe('CMD ["bun", "server/healthcheck.ts"]');
   // dev: the owner of /app (Tilt syncs into it), restarting on change.
-  expect([last("dev", "USER")?.args, last("dev", "CMD")?.exec]).toEqual([
-    ["1000:1000"],
-    ["bun", "--watch", "server/main.ts"],
-  ]);
+  expect(last("dev", "CMD")?.exec).toEqual(["bun", "--watch", "server/main.ts"]);
 });
 
 test(".dockerignore excludes everything, then lets through exactly what the Dockerfile copies from the context", () => {

@@ -87,40 +87,39 @@ for (const dir of cfg.kustomizations) {
       });
     });
 
-    test("drops every capability and privilege, on a read-only root but for the dev API (Tilt syncs into it)", () => {
-      const hardened = ({ image, securityContext }: Any) =>
+    test("drops all capabilities, privileges, host ports and volume types the restricted profile forbids", () => {
+      const volumes = "configMap emptyDir secret projected downwardAPI persistentVolumeClaim".split(" ");
+      const hardened = ({ securityContext, ports = [] }: Any) =>
         Bun.deepEquals(securityContext, {
+          ...securityContext,
           allowPrivilegeEscalation: false,
           capabilities: { drop: ["ALL"] },
-          readOnlyRootFilesystem: !(dir === DEV && image === API_IMAGE),
-        });
-      cfg.expectAll(all(), byName, ({ containers }) => containers.every(hardened));
-    });
-
-    test("uses only volume types the restricted profile allows, and no host port", () => {
-      const allowed = [
-        "configMap",
-        "emptyDir",
-        "secret",
-        "projected",
-        "downwardAPI",
-        "persistentVolumeClaim",
-      ];
-      cfg.expectAll(all(), byName, ({ pod, containers }) => {
-        const volumes = (pod.volumes ?? []).every((volume: Any) => allowed.some((type) => volume[type]));
-        return volumes && !ports({ containers } as Workload).some((port) => port.hostPort);
-      });
-    });
-
-    test("sets cpu and memory requests, within limits, on every container", () => {
-      cfg.expectAll(all(), byName, ({ containers }) =>
-        containers.every(({ resources: { requests = {}, limits = {} } = {} }) =>
-          ["cpu", "memory"].every(
-            (key) =>
-              cfg.quantity(requests[key]) > 0 && cfg.quantity(requests[key]) <= cfg.quantity(limits[key]),
-          ),
-        ),
+        }) &&
+        Object.keys(securityContext).length === 3 &&
+        !ports.some((port: Any) => port.hostPort);
+      cfg.expectAll(
+        all(),
+        byName,
+        ({ pod, containers }) =>
+          containers.every(hardened) &&
+          (pod.volumes ?? []).every((volume: Any) => volumes.some((type) => volume[type])),
       );
+    });
+
+    test("runs every container on a read-only root filesystem, but the dev API (Tilt syncs files into it)", () => {
+      const readOnly = ({ image, securityContext }: Any) =>
+        securityContext.readOnlyRootFilesystem === !(dir === DEV && image === API_IMAGE);
+      cfg.expectAll(all(), byName, ({ containers }) => containers.every(readOnly));
+    });
+
+    test("pins every image to an x.y.z release, and sets cpu and memory requests within limits on every container", () => {
+      const sized = ({ image, resources: { requests = {}, limits = {} } = {} }: Any) =>
+        /^v?\d+\.\d+\.\d+$/.test(cfg.splitImage(image)[1] ?? "") &&
+        ["cpu", "memory"].every(
+          (key) =>
+            cfg.quantity(requests[key]) > 0 && cfg.quantity(requests[key]) <= cfg.quantity(limits[key]),
+        );
+      cfg.expectAll(all(), byName, ({ containers }) => containers.every(sized));
     });
 
     test("probes readiness and liveness on declared ports, liveness the more patient: a restart costs more", () => {
@@ -134,11 +133,6 @@ for (const dir of cfg.kustomizations) {
           return declared(ready) && declared(live) && window(live) > window(ready);
         }),
       );
-    });
-
-    test("pins every image to an x.y.z release", () => {
-      const pinned = ({ image }: Any) => /^v?\d+\.\d+\.\d+$/.test(cfg.splitImage(image)[1] ?? "");
-      cfg.expectAll(all(), byName, ({ containers }) => containers.every(pinned));
     });
 
     test("runs each workload as its own ServiceAccount, with a token only where a RoleBinding grants one", () => {

@@ -47,19 +47,6 @@ test("no other file in the repository copies a config file: same bytes, same dat
   }
 });
 
-test("only the small kustomizations beside the config files generate ConfigMaps, and none generates a Secret", () => {
-  expect(
-    generated.filter(
-      ({ kustomization, file }) => kustomization.startsWith("k8s/") || !configFiles.includes(file),
-    ),
-  ).toEqual([]);
-  expect(
-    cfg.repoFiles.filter(
-      (path) => basename(path) === "kustomization.yaml" && parse(read(path)).secretGenerator,
-    ),
-  ).toEqual([]);
-});
-
 for (const dir of cfg.kustomizations) {
   cfg.describeWith(KUBECTL && DOCKER_COMPOSE, "kubectl and docker-compose")(
     `kubectl kustomize ${dir} and docker-compose`,

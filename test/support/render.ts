@@ -11,8 +11,6 @@ import { parse, parseAllDocuments } from "yaml";
 import { DOCKER_COMPOSE, KUBECTL, skipWithout } from "./prerequisites";
 import { root } from "./repo";
 
-export { read, root } from "./repo";
-
 // biome-ignore lint/suspicious/noExplicitAny: rendered objects are held to schemas and rules, not to TS types
 export type Any = any;
 
@@ -53,15 +51,14 @@ export const render = (dir: string): Any[] =>
 export const ofKind = (objects: Any[], kind: string): Any[] =>
   objects.filter((object) => object.kind === kind);
 
-export interface Workload {
+/** Deployments and StatefulSets, pod template unpacked, init containers included. */
+export type Workload = {
   name: string;
   object: Any;
   pod: Any;
   labels: Record<string, string>;
   containers: Any[];
-}
-
-/** Deployments and StatefulSets, pod template unpacked, init containers included. */
+};
 export const workloads = (objects: Any[]): Workload[] =>
   objects
     .filter((object) => ["Deployment", "StatefulSet"].includes(object.kind))
@@ -82,21 +79,20 @@ export function selects(selector: Any, labels: Record<string, string>): boolean 
   return Object.entries(selector.matchLabels ?? {}).every(([key, value]) => labels[key] === value);
 }
 
+const UNITS: Record<string, number> = {
+  m: 1e-3,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+};
 /** Kubernetes quantities in the forms manifests use: "512Mi", "1Gi", "100m", "1". */
 export function quantity(value: unknown): number {
-  const units: Record<string, number> = {
-    "": 1,
-    m: 1e-3,
-    k: 1e3,
-    M: 1e6,
-    G: 1e9,
-    Ki: 2 ** 10,
-    Mi: 2 ** 20,
-    Gi: 2 ** 30,
-  };
   const match = /^(\d+(?:\.\d+)?)(m|k|M|G|Ki|Mi|Gi)?$/.exec(String(value));
   if (!match) throw new Error(`not a Kubernetes quantity: ${value}`);
-  return Number(match[1]) * (units[match[2] ?? ""] ?? Number.NaN);
+  return Number(match[1]) * (match[2] ? (UNITS[match[2]] ?? Number.NaN) : 1);
 }
 
 /** "repo:tag@digest" -> [repo, tag]; a registry port (host:5000/repo) is not mistaken for a tag. */

@@ -80,9 +80,9 @@ for (const dir of cfg.kustomizations) {
     test("runs every pod as the non-root uid its image is built for, with RuntimeDefault seccomp, no host namespace", () => {
       cfg.expectAll(all(), byName, ({ pod, containers: [{ image }] }) => {
         const { runAsNonRoot, runAsUser: uid, runAsGroup, seccompProfile } = pod.securityContext ?? {};
-        const api = image === API_IMAGE && stageUser(dir === DEV ? "dev" : "production");
+        const api = image === API_IMAGE ? stageUser(dir === DEV ? "dev" : "production") : undefined;
         const host = pod.hostNetwork || pod.hostPID || pod.hostIPC;
-        const built = uid === (api || (USERS[cfg.splitImage(image)[0] ?? ""] ?? uid)) && uid === runAsGroup;
+        const built = uid === (api ?? USERS[cfg.splitImage(image)[0] ?? ""] ?? uid) && uid === runAsGroup;
         return runAsNonRoot && uid > 0 && built && seccompProfile?.type === "RuntimeDefault" && !host;
       });
     });

@@ -36,6 +36,7 @@ cfg.describeWith(GO && KUBECTL, "go, golang-starlark-dev and kubectl")("Tiltfile
     });
     if (build.exitCode !== 0) throw new Error(`go build failed:\n${build.stderr}`);
     up = tilt("up");
+    if (up.status !== 0) throw new Error(`the Tiltfile failed under Starlark:\n${up.stderr}`);
   }, 120_000);
   afterAll(() => rmSync(join(bin, ".."), { recursive: true, force: true }));
 

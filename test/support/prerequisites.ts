@@ -1,11 +1,10 @@
-import { existsSync } from "node:fs";
-
 /**
  * The external tools some tests run, found once, here. bunfig.toml preloads this file, so before any test
  * runs `bun test` prints one line naming every missing tool and what it skips, and nothing when none is.
  * Locally a missing tool skips its tests; with CI set the required ones fail instead, so a green CI never
  * hides an unchecked config.
  */
+import { existsSync } from "node:fs";
 
 export const CI = Boolean(process.env.CI);
 

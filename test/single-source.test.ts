@@ -21,10 +21,10 @@ const generated = cfg.repoFiles
       }),
     ),
   );
-/** Every file in a folder that config is generated from (the two Prometheus flavours, rule tests, ...). */
+/** Every file beside a kustomization that generates config (the two Prometheus flavours, rule tests, ...). */
 const configFiles = cfg.repoFiles.filter(
   (path) =>
-    generated.some(({ file }) => path.startsWith(`${file.split("/")[0]}/`)) &&
+    generated.some(({ kustomization }) => path.startsWith(`${dirname(kustomization)}/`)) &&
     !path.endsWith("kustomization.yaml"),
 );
 /** Paths an image needs writable on a read-only root, beyond its --storage flags. */

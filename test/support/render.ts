@@ -9,7 +9,7 @@ import { statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
 import { DOCKER_COMPOSE, KUBECTL, skipWithout } from "./prerequisites";
-import { root } from "./repo";
+import { read, root } from "./repo";
 
 // biome-ignore lint/suspicious/noExplicitAny: rendered objects are held to schemas and rules, not to TS types
 export type Any = any;
@@ -38,9 +38,9 @@ export const repoFiles = run("git", ["ls-files", "--cached", "--others", "--excl
   .split("\0")
   .filter((path) => path && statSync(join(root, path), { throwIfNoEntry: false })?.isFile());
 
-/** Every kustomization under k8s/: the plain stack, its base, the Tilt overlay, any other overlay. */
+/** Every kustomization root under k8s/ (components are rendered through them): base, overlays, the plain stack. */
 export const kustomizations = repoFiles
-  .filter((path) => /^k8s\/(.*\/)?kustomization\.yaml$/.test(path))
+  .filter((path) => /^k8s\/(.*\/)?kustomization\.yaml$/.test(path) && !/^kind: Component$/m.test(read(path)))
   .map(dirname);
 
 export const render = (dir: string): Any[] =>

@@ -1,7 +1,6 @@
 /** Environment variables -> validated config; a bad value stops the process with a clear message. */
 import { describe, expect, test } from "bun:test";
 import { ConfigError, DEFAULTS, loadConfig, MIB, memoryLimitBytes } from "../server/config";
-import { throttled } from "../server/log";
 
 describe("loadConfig", () => {
   test("defaults: port 5000 on all interfaces, 8 MiB bodies, 256 MiB store, 64 MiB in flight, no drain", () => {
@@ -54,6 +53,7 @@ describe("loadConfig", () => {
     ["SHUTDOWN_TIMEOUT_MS", "soon", "SHUTDOWN_TIMEOUT_MS must be a whole number"],
     ["MAX_INFLIGHT_BYTES", "0", "MAX_INFLIGHT_BYTES must be between 1 and"],
     ["DRAIN_DELAY_MS", "-5", "DRAIN_DELAY_MS must be a whole number"],
+    ["HOST", " ", "HOST is set but empty"],
   ])("%s=%s is refused: %s", (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);
@@ -69,26 +69,5 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ MAX_BODY_BYTES: "2000", MAX_INFLIGHT_BYTES: "1000" })).toThrow(
       "MAX_BODY_BYTES (2000) must not exceed MAX_INFLIGHT_BYTES (1000)",
     );
-  });
-});
-
-describe("throttled logs", () => {
-  test("at most one line per interval, and the next line counts the ones left out", () => {
-    const lines: Array<Record<string, unknown> | undefined> = [];
-    let now = 0;
-    const log = throttled(
-      (_level, _msg, fields) => lines.push(fields),
-      1000,
-      () => now,
-    );
-    for (let i = 0; i < 5; i++) log("warn", "refused", { i });
-    now = 999;
-    log("warn", "refused", { i: 5 });
-    now = 1000;
-    log("warn", "refused", { i: 6 });
-    expect(lines).toEqual([
-      { i: 0, suppressed: 0 },
-      { i: 6, suppressed: 5 },
-    ]);
   });
 });

@@ -76,3 +76,44 @@ export async function startServer(
     },
   };
 }
+
+/** A TCP connection to the server: write raw bytes, then `answer()` is all it sent once it closed (or after 5 s). */
+export async function rawConnection(url: string) {
+  const { hostname, port } = new URL(url);
+  let received = "";
+  let closed: () => void = () => {};
+  const done = new Promise<void>((resolve) => {
+    closed = resolve;
+  });
+  const socket = await Bun.connect({
+    hostname,
+    port: Number(port),
+    socket: {
+      data(_, data) {
+        received += data.toString("latin1");
+      },
+      close: () => closed(),
+      error: () => closed(),
+    },
+  });
+  return { socket, answer: () => Promise.race([done, Bun.sleep(5000)]).then(() => received) };
+}
+
+/** Sends one raw request that asks to close; resolves with the whole answer. */
+export async function rawRequest(url: string, data: string | Uint8Array): Promise<string> {
+  const connection = await rawConnection(url);
+  connection.socket.write(data);
+  return connection.answer();
+}
+
+/** Starts a server that must fail to start; resolves with its exit code and the one line it logged. */
+export async function failedStart(env: Record<string, string>) {
+  const proc = Bun.spawn(["bun", "server/main.ts"], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdout: "pipe",
+  });
+  const code = await Promise.race([proc.exited, Bun.sleep(10_000).then(() => -1)]);
+  if (code === -1) proc.kill("SIGKILL");
+  return { code, line: JSON.parse((await new Response(proc.stdout).text()).trim()) as unknown };
+}

@@ -2,7 +2,9 @@
 import { Elysia } from "elysia";
 import type { Registry } from "prom-client";
 import { type Config, DEFAULTS } from "./config";
+import { downloadBudget } from "./downloads";
 import { draining, health, type Lifecycle } from "./drain";
+import { collectEvery } from "./garbage";
 import { validIds } from "./ids";
 import { describeError, type Logger, silentLogger } from "./log";
 import { createMetrics, FALLBACK_ROUTE } from "./metrics";
@@ -11,7 +13,6 @@ import { MemoryStore, type Store } from "./store";
 import { uploadBudget } from "./uploads";
 
 export const ROUTE = "/api/buckets/:id";
-const OCTET_STREAM = { headers: { "content-type": "application/octet-stream" } };
 const ALLOW = { allow: "GET, HEAD, PUT, DELETE" };
 // Bodies are raw bytes whatever the Content-Type: Elysia must not parse them.
 const RAW = { parse: "none" } as const;
@@ -33,7 +34,12 @@ export function createApp(options: AppOptions = {}) {
   const store = options.store ?? new MemoryStore(limits.maxStoreBytes);
   const lifecycle = options.lifecycle ?? { ready: true };
   const log = options.logger ?? silentLogger;
-  const uploads = uploadBudget(limits.maxBodyBytes, limits.maxInflightBytes);
+  const uploads = uploadBudget(
+    limits.maxBodyBytes,
+    limits.maxInflightBytes,
+    collectEvery(limits.maxStoreBytes),
+  );
+  const downloads = downloadBudget(limits.maxInflightBytes);
   const metrics = options.metrics === false ? undefined : createMetrics(store, options.registry);
   // Series the alerts divide by exist at zero from the start, so rate() has a first sample.
   for (const [method, status] of [
@@ -55,9 +61,9 @@ export function createApp(options: AppOptions = {}) {
         return jsonError(500, "internal server error");
       })
       .use(validIds)
-      .get(ROUTE, async ({ params }) => {
+      .get(ROUTE, async ({ params, request }) => {
         const bytes = await store.get(params.id);
-        return bytes === undefined ? notFound() : new Response(bytes, OCTET_STREAM);
+        return bytes === undefined ? notFound() : downloads.send(bytes, request);
       })
       .put(
         ROUTE,

@@ -5,7 +5,7 @@
 import { Elysia } from "elysia";
 import type { Config } from "./config";
 import { describeError, type Logger } from "./log";
-import { json } from "./responses";
+import { json, jsonError } from "./responses";
 import type { Store } from "./store";
 
 /** Shared with main.ts, which clears `ready` when shutdown begins. */
@@ -15,6 +15,7 @@ export interface Lifecycle {
 
 /** Liveness and readiness; registered before the metrics plugin, so probes are not observed. */
 export function health(lifecycle: Lifecycle, store: Store) {
+  const notAllowed = () => jsonError(405, "method not allowed", { allow: "GET, HEAD" });
   return new Elysia()
     .get("/healthz", () => json(200, { status: "ok" }))
     .get("/readyz", async () => {
@@ -22,7 +23,9 @@ export function health(lifecycle: Lifecycle, store: Store) {
       return (await store.ready())
         ? json(200, { status: "ready" })
         : json(503, { status: "store not ready" });
-    });
+    })
+    .all("/healthz", notAllowed)
+    .all("/readyz", notAllowed);
 }
 
 /** While draining, each response asks its client to reconnect, so no idle keep-alive is left to be cut. */

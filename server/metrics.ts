@@ -75,6 +75,8 @@ export function createMetrics(store: Store, registry = new Registry()) {
       let status = 200;
       if (response instanceof Response) status = response.status;
       else if (response instanceof ElysiaCustomStatusResponse) status = response.code;
+      // An upload its client abandoned: nobody received the 400.
+      if (status === 400 && ctx.request.signal.aborted) return;
       const method = METHODS.has(ctx.request.method) ? ctx.request.method : "OTHER";
       const path = ctx.route === FALLBACK_ROUTE ? UNMATCHED_PATH : ctx.route;
       duration.observe({ method, path, status }, (performance.now() - metricsStart) / 1000);

@@ -2,11 +2,14 @@
  * Protects memory: a PUT body is counted as it arrives, so no body passes MAX_BODY_BYTES (413) and all the
  * bodies being received together never pass MAX_INFLIGHT_BYTES (503); a slow sender holds only what it sent.
  */
-import { jsonError } from "./responses";
+import { jsonError, RETRY } from "./responses";
 
-const RETRY = { "retry-after": "1" } as const;
-
-export function uploadBudget(maxBodyBytes: number, maxInflightBytes: number) {
+/** `allocated` hears of every body byte held: received, then joined into one array. */
+export function uploadBudget(
+  maxBodyBytes: number,
+  maxInflightBytes: number,
+  allocated: (bytes: number) => void,
+) {
   let inflight = 0;
   const tooLarge = () => jsonError(413, `body larger than ${maxBodyBytes} bytes`);
 
@@ -29,6 +32,7 @@ export function uploadBudget(maxBodyBytes: number, maxInflightBytes: number) {
       return jsonError(400, "request body could not be read");
     } finally {
       inflight -= held;
+      allocated(2 * held);
     }
     return new Uint8Array(Bun.concatArrayBuffers(chunks));
   }

@@ -253,6 +253,7 @@ describe("errors, health, readiness and the drain", () => {
     const { request } = testApp({ lifecycle });
     expect((await request("GET", "/healthz")).status).toBe(200);
     expect((await request("GET", "/readyz")).status).toBe(200);
+    for (const path of ["/healthz", "/readyz"]) expect((await request("POST", path)).status).toBe(405);
     expect((await request("GET", "/api/buckets/x")).headers.get("connection")).toBeNull();
     lifecycle.ready = false;
     const readyz = await request("GET", "/readyz");

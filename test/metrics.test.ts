@@ -38,7 +38,7 @@ describe("http_request_duration_seconds", () => {
       ["GET", "/", 404, UNMATCHED_PATH, {}],
       ["GET", "/api/buckets/", 404, UNMATCHED_PATH, {}],
       ["GET", "/api/buckets/a/", 404, UNMATCHED_PATH, {}],
-      ["POST", "/healthz", 404, UNMATCHED_PATH, {}],
+      ["GET", "/healthz/", 404, UNMATCHED_PATH, {}],
       [
         "POST",
         "/nope",

@@ -1,5 +1,7 @@
 /** The real process behind Bun's HTTP parser and router: start-up, framing, concurrency, shutdown. */
+
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import net from "node:net";
 import { objectCost } from "../server/store";
 import { parseExposition, sampleValue } from "./support/exposition";
 import { failedStart, type RunningServer, rawConnection, rawRequest, startServer } from "./support/server";
@@ -163,6 +165,68 @@ describe("a running server", () => {
     );
     for (const [n, id] of ids.entries())
       expect(await (await fetch(`${server.url}/api/buckets/${id}`)).text()).toBe(`final-${n}`);
+  });
+});
+
+describe("memory held for clients", () => {
+  const MIB = 1024 * 1024;
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startServer({ MAX_INFLIGHT_BYTES: String(16 * MIB) });
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+  const put400s = async () =>
+    parseExposition(await (await fetch(`${server.url}/metrics`)).text())
+      .filter((s) => s.name === "http_request_duration_seconds_count" && s.labels.method === "PUT")
+      .filter((s) => s.labels.status === "400")
+      .reduce((sum, s) => sum + s.value, 0);
+
+  test("readers that stall hold their object inside the budget (503 past it) until they leave", async () => {
+    await fetch(`${server.url}/api/buckets/big`, { method: "PUT", body: new Uint8Array(8 * MIB) });
+    // Clients that send a GET and never read the answer.
+    const stalled = [1, 2].map(() => net.connect(Number(new URL(server.url).port), "127.0.0.1").pause());
+    for (const c of stalled) c.write("GET /api/buckets/big HTTP/1.1\r\nHost: t\r\n\r\n");
+    try {
+      await Bun.sleep(300);
+      const refused = await fetch(`${server.url}/api/buckets/big`);
+      expect([refused.status, refused.headers.get("retry-after")]).toEqual([503, "1"]);
+      // The object is replaced meanwhile: the old bytes stay counted while a reader holds them.
+      await fetch(`${server.url}/api/buckets/big`, { method: "PUT", body: new Uint8Array(8 * MIB).fill(1) });
+      expect((await fetch(`${server.url}/api/buckets/big`)).status).toBe(503);
+    } finally {
+      for (const c of stalled) c.destroy();
+    }
+    await Bun.sleep(300);
+    const served = new Uint8Array(await (await fetch(`${server.url}/api/buckets/big`)).arrayBuffer());
+    expect([served.length, served[0]]).toEqual([8 * MIB, 1]);
+  });
+
+  test("an upload its client abandons is not counted as an answer, stores nothing and gives its budget back", async () => {
+    const before = await put400s();
+    for (let i = 0; i < 3; i++) {
+      const c = await rawConnection(server.url);
+      c.socket.write(`PUT /api/buckets/gone HTTP/1.1\r\nHost: test\r\nContent-Length: ${8 * MIB}\r\n\r\n`);
+      c.socket.write(new Uint8Array(6 * MIB));
+      await Bun.sleep(100);
+      c.socket.end();
+    }
+    await Bun.sleep(300);
+    expect(await put400s()).toBe(before);
+    expect((await fetch(`${server.url}/api/buckets/gone`)).status).toBe(404);
+    const bodies = [1, 2].map(() =>
+      fetch(`${server.url}/api/buckets/next`, { method: "PUT", body: new Uint8Array(8 * MIB) }),
+    );
+    expect((await Promise.all(bodies)).map((r) => r.status)).toEqual([200, 200]);
+  });
+
+  test("HEAD answers GET's headers, Date included, without a body", async () => {
+    await fetch(`${server.url}/api/buckets/h`, { method: "PUT", body: "hello" });
+    const head = (await rawRequest(server.url, `HEAD /api/buckets/h HTTP/1.1\r\n${CLOSE}\r\n`)).toLowerCase();
+    expect(head).toStartWith("http/1.1 200");
+    expect(head).toContain("\r\ndate: ");
+    expect(head).toEndWith("\r\ncontent-length: 5\r\n\r\n");
   });
 });
 

@@ -8,7 +8,7 @@ export interface Config {
   maxBodyBytes: number;
   /** What the store may hold, each object counted as payload + id + a fixed overhead; past it a PUT gets 507. */
   maxStoreBytes: number;
-  /** Request bodies being received at once; past it a PUT gets 503 with Retry-After before its body is read. */
+  /** Bytes of bodies being received, and separately of objects being sent; past either, 503 with Retry-After. */
   maxInflightBytes: number;
   /** After SIGTERM: how long /readyz answers 503 while requests are still served, so endpoints can be removed. */
   drainDelayMs: number;

@@ -7,15 +7,17 @@ import { parseExposition, sampleValue } from "./support/exposition";
 import { failedStart, type RunningServer, rawConnection, rawRequest, startServer } from "./support/server";
 
 const CLOSE = "Host: test\r\nConnection: close\r\n";
+const MIB = 1024 * 1024;
+const metrics = async (url: string) => parseExposition(await (await fetch(`${url}/metrics`)).text());
+/** Requests counted so far, of one method and status if given. */
+const count = async (url: string, method?: string, status?: string) =>
+  (await metrics(url))
+    .filter((s) => s.name === "http_request_duration_seconds_count")
+    .filter((s) => method === undefined || (s.labels.method === method && s.labels.status === status))
+    .reduce((sum, s) => sum + s.value, 0);
 
 describe("a running server", () => {
   let server: RunningServer;
-  const metrics = async () => parseExposition(await (await fetch(`${server.url}/metrics`)).text());
-  const count = async (labels: Record<string, string> = {}) =>
-    (await metrics())
-      .filter((s) => s.name === "http_request_duration_seconds_count")
-      .filter((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))
-      .reduce((sum, s) => sum + s.value, 0);
   beforeAll(async () => {
     server = await startServer({ MAX_BODY_BYTES: "1024", MAX_STORE_BYTES: "1048576" });
   });
@@ -34,87 +36,69 @@ describe("a running server", () => {
     expect(start?.port).toBe(Number(new URL(server.url).port));
   });
 
-  test("a chunked PUT is stored; over MAX_BODY_BYTES, declared or chunked, it gets the app's JSON 413, counted", async () => {
-    const chunked = (body: string) =>
-      `PUT /api/buckets/c HTTP/1.1\r\n${CLOSE}Transfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`;
-    expect(await rawRequest(server.url, chunked("hello"))).toStartWith("HTTP/1.1 200");
-    expect(await (await fetch(`${server.url}/api/buckets/c`)).text()).toBe("hello");
-    const before = await count({ method: "PUT", status: "413" });
-    expect(await rawRequest(server.url, chunked("x".repeat(2000)))).toStartWith("HTTP/1.1 413");
-    const declared = await fetch(`${server.url}/api/buckets/big`, {
-      method: "PUT",
-      body: new Uint8Array(4 * 1024 * 1024),
-    });
-    expect([declared.status, await declared.json()]).toEqual([413, { error: "body larger than 1024 bytes" }]);
-    expect(await count({ method: "PUT", status: "413" })).toBe(before + 2);
-  });
-
-  test("two Content-Length headers that agree are one length; framing Bun refuses never reaches the app", async () => {
-    const before = await count();
-    const put = (lengths: string[]) =>
-      `PUT /api/buckets/dup HTTP/1.1\r\n${CLOSE}${lengths.map((l) => `Content-Length: ${l}\r\n`).join("")}\r\nhello`;
-    expect(await rawRequest(server.url, put(["5", "5"]))).toStartWith("HTTP/1.1 200");
-    expect(await (await fetch(`${server.url}/api/buckets/dup`)).text()).toBe("hello");
-    const refused = [
-      put(["5, 5"]),
-      put(["5", "6"]),
-      `GET /api/buckets/a HTTP/1.1\r\n${CLOSE}X-Big: ${"x".repeat(17 * 1024)}\r\n\r\n`,
-    ];
-    const answers = await Promise.all(refused.map((r) => rawRequest(server.url, r)));
-    expect(answers.map((a) => a.split("\r\n")[0])).toEqual([
-      "HTTP/1.1 400 Bad Request",
-      "HTTP/1.1 400 Bad Request",
-      "HTTP/1.1 431 Request Header Fields Too Large",
-    ]);
-    expect(await count()).toBe(before + 2);
-  });
-
-  test("an id with broken percent-encoding or invalid raw bytes is 400 behind Bun's router, and nothing is stored", async () => {
-    for (const [method, id, error] of [
-      ["PUT", "%ZZ", "id has a bad %-escape"],
-      ["GET", "a%", "id has a bad %-escape"],
-      ["PUT", "%C3%28", "id is not valid UTF-8"],
-      ["DELETE", "%E2%82", "id is not valid UTF-8"],
-    ]) {
-      const response = await fetch(`${server.url}/api/buckets/${id}`, {
-        method,
-        body: method === "PUT" ? "data" : null,
-      });
-      expect({ id, status: response.status, body: await response.json() }).toEqual({
-        id,
-        status: 400,
-        body: { error },
-      });
-    }
-    for (const bytes of [
-      [0x61, 0xff],
-      [0x61, 0xc3, 0x28],
-      [0x61, 0xef, 0xbf, 0xbd],
-    ]) {
-      const line = Buffer.concat([
-        Buffer.from("PUT /api/buckets/"),
+  test("requests at the edges of HTTP, sent raw, get the answer due; only those the app answers are counted", async () => {
+    const put = (id: string, headers: string, body = "") =>
+      `PUT /api/buckets/${id} HTTP/1.1\r\n${CLOSE}${headers}\r\n${body}`;
+    const chunked = (id: string, body: string) =>
+      put(id, "Transfer-Encoding: chunked\r\n", `${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`);
+    const rawId = (bytes: number[]) =>
+      Buffer.concat([
+        Buffer.from("GET /api/buckets/"),
         Buffer.from(bytes),
-        Buffer.from(` HTTP/1.1\r\n${CLOSE}Content-Length: 1\r\n\r\nx`),
+        Buffer.from(` HTTP/1.1\r\n${CLOSE}\r\n`),
       ]);
-      expect({ bytes, answer: (await rawRequest(server.url, line)).slice(0, 12) }).toEqual({
-        bytes,
-        answer: "HTTP/1.1 400",
+    // [request, status line, a part of the answer, counted by the app]
+    const cases: Array<[string | Buffer, string, string, boolean]> = [
+      [chunked("c", "hello"), "200", "", true],
+      [chunked("c2", "x".repeat(2000)), "413", "body larger than 1024 bytes", true],
+      // HEAD: GET's headers, Date too (Bun writes its own content-length in lower case, as header names allow).
+      [`HEAD /api/buckets/c HTTP/1.1\r\n${CLOSE}\r\n`, "200", "\r\nDate: ", true],
+      [`HEAD /api/buckets/c HTTP/1.1\r\n${CLOSE}\r\n`, "200", "\r\ncontent-length: 5\r\n\r\n", true],
+      [put("big", "Content-Length: 4194304\r\n"), "413", "body larger than 1024 bytes", true],
+      [put("dup", "Content-Length: 5\r\nContent-Length: 5\r\n", "hello"), "200", "", true],
+      [put("dup", "Content-Length: 5, 5\r\n", "hello"), "400", "", false],
+      [put("dup", "Content-Length: 5\r\nContent-Length: 6\r\n", "hello"), "400", "", false],
+      [`GET /api/buckets/a HTTP/1.1\r\n${CLOSE}X-Big: ${"x".repeat(17 * 1024)}\r\n\r\n`, "431", "", false],
+      [put("%ZZ", "Content-Length: 1\r\n", "x"), "400", "id has a bad %-escape", true],
+      [`DELETE /api/buckets/a% HTTP/1.1\r\n${CLOSE}\r\n`, "400", "id has a bad %-escape", true],
+      [put("%C3%28", "Content-Length: 1\r\n", "x"), "400", "id is not valid UTF-8", true],
+      [rawId([0x61, 0xff]), "400", "id is not valid UTF-8", true],
+      [rawId([0x61, 0xc3, 0x28]), "400", "id is not valid UTF-8", true],
+      [rawId([0x61, 0xef, 0xbf, 0xbd]), "400", "id is not valid UTF-8", true],
+      [
+        "POST /api/buckets/a HTTP/1.1\r\nHost: ab\r\nConnection: close\r\n\r\n",
+        "405",
+        "method not allowed",
+        true,
+      ],
+    ];
+    const before = await count(server.url);
+    for (const [request, status, part] of cases) {
+      const answer = await rawRequest(server.url, request);
+      expect({
+        request: String(request).slice(0, 60),
+        status: answer.slice(9, 12),
+        part: answer.includes(part),
+      }).toEqual({
+        request: String(request).slice(0, 60),
+        status,
+        part: true,
       });
     }
-    expect(sampleValue(await metrics(), "storage_api_objects")).toBe(2);
+    expect(await count(server.url)).toBe(before + cases.filter(([, , , counted]) => counted).length);
+    for (const id of ["c", "dup"])
+      expect(await (await fetch(`${server.url}/api/buckets/${id}`)).text()).toBe("hello");
   });
 
-  test("POST on a bucket is 405 with a two-character Host, as with a long one", async () => {
-    expect(
-      await rawRequest(server.url, `POST /api/buckets/a HTTP/1.1\r\nHost: ab\r\nConnection: close\r\n\r\n`),
-    ).toStartWith("HTTP/1.1 405");
-  });
-
-  test("a second instance on the same port exits with code 1 and says why, instead of sharing the port", async () => {
+  test("a bad configuration value exits 2, a port in use exits 1, each with one line saying why", async () => {
     const port = new URL(server.url).port;
-    const { code, line } = await failedStart({ HOST: "127.0.0.1", PORT: port });
-    expect(code).toBe(1);
-    expect(line).toMatchObject({ level: "error", msg: `cannot listen on 127.0.0.1:${port}` });
+    expect(await failedStart({ PORT: "not-a-port" })).toMatchObject({
+      code: 2,
+      line: { level: "error", msg: 'invalid configuration: PORT must be a whole number, got "not-a-port"' },
+    });
+    // Instead of sharing the port (SO_REUSEPORT) and splitting the clients.
+    const taken = await failedStart({ HOST: "127.0.0.1", PORT: port });
+    expect(taken).toMatchObject({ code: 1, line: { msg: `cannot listen on 127.0.0.1:${port}` } });
   });
 
   test("concurrent PUT, GET and DELETE on shared ids lose nothing and tear nothing", async () => {
@@ -122,28 +106,23 @@ describe("a running server", () => {
     const sizes = [1, 100, 700, 1024];
     const ids = ["s1", "s2", "s3"];
     const seen = { put: 0, get: 0 };
+    const allowed: Record<string, number[]> = { PUT: [200], GET: [200, 404], DELETE: [204, 404] };
     const worker = async (w: number) => {
       for (let i = 0; i < 40; i++) {
         const url = `${server.url}/api/buckets/${ids[(w + i) % ids.length]}`;
-        const op = (w + 2 * i) % 3;
         const size = sizes[(w + i) % sizes.length] as number;
-        if (op === 0) {
-          const put = await fetch(url, { method: "PUT", body: new Uint8Array(size).fill(size % 251) });
-          expect(put.status).toBe(200);
-          seen.put++;
-        } else if (op === 1) {
-          const response = await fetch(url);
-          const bytes = new Uint8Array(await response.arrayBuffer());
-          if (response.status === 404) continue;
-          expect(sizes).toContain(bytes.length);
-          expect(bytes.every((b) => b === bytes.length % 251)).toBe(true);
-          seen.get++;
-        } else {
-          expect([204, 404]).toContain((await fetch(url, { method: "DELETE" })).status);
-        }
+        const op = ["PUT", "GET", "DELETE"][(w + 2 * i) % 3] as string;
+        const body = op === "PUT" ? new Uint8Array(size).fill(size % 251) : null;
+        const response = await fetch(url, { method: op, body });
+        const bytes = new Uint8Array(await response.arrayBuffer());
+        expect(allowed[op]).toContain(response.status);
+        if (op === "PUT") seen.put++;
+        if (op !== "GET" || response.status === 404) continue;
+        expect(sizes.includes(bytes.length) && bytes.every((b) => b === bytes.length % 251)).toBe(true);
+        seen.get++;
       }
     };
-    const before = await metrics();
+    const before = await metrics(server.url);
     let objects = sampleValue(before, "storage_api_objects");
     let bytes = sampleValue(before, "storage_api_stored_bytes");
     await Promise.all(Array.from({ length: 8 }, (_, w) => worker(w)));
@@ -154,7 +133,7 @@ describe("a running server", () => {
       const size = (await response.arrayBuffer()).byteLength;
       if (response.status === 200) [objects, bytes] = [objects + 1, bytes + objectCost(id, size)];
     }
-    const all = await metrics();
+    const all = await metrics(server.url);
     expect([sampleValue(all, "storage_api_objects"), sampleValue(all, "storage_api_stored_bytes")]).toEqual([
       objects,
       bytes,
@@ -169,7 +148,6 @@ describe("a running server", () => {
 });
 
 describe("memory held for clients", () => {
-  const MIB = 1024 * 1024;
   let server: RunningServer;
   beforeAll(async () => {
     server = await startServer({ MAX_INFLIGHT_BYTES: String(16 * MIB) });
@@ -177,12 +155,6 @@ describe("memory held for clients", () => {
   afterAll(async () => {
     await server.stop();
   });
-  const put400s = async () =>
-    parseExposition(await (await fetch(`${server.url}/metrics`)).text())
-      .filter((s) => s.name === "http_request_duration_seconds_count" && s.labels.method === "PUT")
-      .filter((s) => s.labels.status === "400")
-      .reduce((sum, s) => sum + s.value, 0);
-
   test("readers that stall hold their object inside the budget (503 past it) until they leave", async () => {
     await fetch(`${server.url}/api/buckets/big`, { method: "PUT", body: new Uint8Array(8 * MIB) });
     // Clients that send a GET and never read the answer.
@@ -204,7 +176,7 @@ describe("memory held for clients", () => {
   });
 
   test("an upload its client abandons is not counted as an answer, stores nothing and gives its budget back", async () => {
-    const before = await put400s();
+    const before = await count(server.url, "PUT", "400");
     for (let i = 0; i < 3; i++) {
       const c = await rawConnection(server.url);
       c.socket.write(`PUT /api/buckets/gone HTTP/1.1\r\nHost: test\r\nContent-Length: ${8 * MIB}\r\n\r\n`);
@@ -213,29 +185,12 @@ describe("memory held for clients", () => {
       c.socket.end();
     }
     await Bun.sleep(300);
-    expect(await put400s()).toBe(before);
+    expect(await count(server.url, "PUT", "400")).toBe(before);
     expect((await fetch(`${server.url}/api/buckets/gone`)).status).toBe(404);
     const bodies = [1, 2].map(() =>
       fetch(`${server.url}/api/buckets/next`, { method: "PUT", body: new Uint8Array(8 * MIB) }),
     );
     expect((await Promise.all(bodies)).map((r) => r.status)).toEqual([200, 200]);
-  });
-
-  test("HEAD answers GET's headers, Date included, without a body", async () => {
-    await fetch(`${server.url}/api/buckets/h`, { method: "PUT", body: "hello" });
-    const head = (await rawRequest(server.url, `HEAD /api/buckets/h HTTP/1.1\r\n${CLOSE}\r\n`)).toLowerCase();
-    expect(head).toStartWith("http/1.1 200");
-    expect(head).toContain("\r\ndate: ");
-    expect(head).toEndWith("\r\ncontent-length: 5\r\n\r\n");
-  });
-});
-
-test("a bad configuration value stops the process with exit code 2 and a message naming the variable", async () => {
-  const { code, line } = await failedStart({ PORT: "not-a-port" });
-  expect(code).toBe(2);
-  expect(line).toMatchObject({
-    level: "error",
-    msg: 'invalid configuration: PORT must be a whole number, got "not-a-port"',
   });
 });
 
@@ -270,8 +225,8 @@ describe("shutdown", () => {
     20_000,
   );
 
-  test("keep-alive clients across SIGTERM: the drain is served with Connection: close, no request is reset, no 5xx", async () => {
-    const server = await startServer({ DRAIN_DELAY_MS: "1500" });
+  test("keep-alive clients across SIGTERM: the drain is served with Connection: close, nothing is reset, no 5xx; a second SIGTERM exits at once", async () => {
+    const server = await startServer({ DRAIN_DELAY_MS: "60000" });
     const outcomes = { notReady: 0, closeHeader: 0, failures: [] as string[] };
     let signalled = false;
     const client = async (c: number) => {
@@ -300,22 +255,10 @@ describe("shutdown", () => {
       expect(outcomes.failures).toEqual([]);
       expect(outcomes.notReady).toBe(16);
       expect(outcomes.closeHeader).toBeGreaterThan(16);
-      expect(await server.exited).toBe(0);
-    } finally {
-      await server.stop();
-    }
-  }, 30_000);
-
-  test("a second SIGTERM during the drain exits at once", async () => {
-    const server = await startServer({ DRAIN_DELAY_MS: "60000" });
-    try {
-      server.proc.kill("SIGTERM");
-      await server.logged("shutting down: draining");
-      expect((await fetch(`${server.url}/readyz`)).status).toBe(503);
       server.proc.kill("SIGTERM");
       expect(await Promise.race([server.exited, Bun.sleep(5000).then(() => -1)])).toBe(143);
     } finally {
       await server.stop();
     }
-  }, 20_000);
+  }, 30_000);
 });

@@ -34,19 +34,11 @@ export function createApp(options: AppOptions = {}) {
   const store = options.store ?? new MemoryStore(limits.maxStoreBytes);
   const lifecycle = options.lifecycle ?? { ready: true };
   const log = options.logger ?? silentLogger;
-  const uploads = uploadBudget(
-    limits.maxBodyBytes,
-    limits.maxInflightBytes,
-    collectEvery(limits.maxStoreBytes),
-  );
+  const uploads = uploadBudget(limits, collectEvery(limits.maxStoreBytes));
   const downloads = downloadBudget(limits.maxInflightBytes);
   const metrics = options.metrics === false ? undefined : createMetrics(store, options.registry);
   // Series the alerts divide by exist at zero from the start, so rate() has a first sample.
-  for (const [method, status] of [
-    ["GET", 200],
-    ["PUT", 200],
-    ["DELETE", 204],
-  ] as const)
+  for (const [method = "", status = ""] of ["GET 200", "PUT 200", "DELETE 204"].map((s) => s.split(" ")))
     metrics?.duration.zero({ method, path: ROUTE, status });
 
   // strictPath: `t1/` is not `t1`. standardHostname: off, it misreads URLs whose Host is under 4 characters.

@@ -24,7 +24,7 @@ const STORE_GAUGES = [
   ["storage_api_stored_bytes", "Bytes counted against the store's budget: payloads, ids, overhead.", "bytes"],
   [
     "storage_api_max_stored_bytes",
-    "The store's budget (MAX_STORE_BYTES); a PUT past it gets 507.",
+    "The store's budget, MAX_STORE_BYTES; a PUT past it gets 507.",
     "maxBytes",
   ],
 ] as const;
@@ -57,14 +57,11 @@ export function createMetrics(store: Store, registry = new Registry()) {
   for (const { name } of registry.getMetricsAsArray())
     if (FALSE_UNDER_BUN.test(name)) registry.removeSingleMetric(name);
 
+  const exposition = { "content-type": registry.contentType };
   // transform and mapResponse are compiled inline into each route; mapResponse also sees the error handler's answer.
   const plugin = new Elysia()
     // Registered before the hooks, so scrapes are not observed.
-    .get(
-      "/metrics",
-      async () =>
-        new Response(await registry.metrics(), { headers: { "content-type": registry.contentType } }),
-    )
+    .get("/metrics", async () => new Response(await registry.metrics(), { headers: exposition }))
     .onTransform({ as: "global" }, (ctx) => {
       (ctx as Timed).metricsStart = performance.now();
     })

@@ -2,12 +2,12 @@
  * Protects memory: a PUT body is counted as it arrives, so no body passes MAX_BODY_BYTES (413) and all the
  * bodies being received together never pass MAX_INFLIGHT_BYTES (503); a slow sender holds only what it sent.
  */
+import type { Config } from "./config";
 import { jsonError, RETRY } from "./responses";
 
 /** `allocated` hears of every body byte held: received, then joined into one array. */
 export function uploadBudget(
-  maxBodyBytes: number,
-  maxInflightBytes: number,
+  { maxBodyBytes, maxInflightBytes }: Pick<Config, "maxBodyBytes" | "maxInflightBytes">,
   allocated: (bytes: number) => void,
 ) {
   let inflight = 0;

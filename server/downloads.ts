@@ -44,5 +44,5 @@ export function downloadBudget(maxInflightBytes: number) {
     return new Response(body, { headers });
   }
 
-  return { send, inflight: () => inflight };
+  return { send };
 }

@@ -37,5 +37,5 @@ export function uploadBudget(
     return new Uint8Array(Bun.concatArrayBuffers(chunks));
   }
 
-  return { read, inflight: () => inflight };
+  return { read };
 }

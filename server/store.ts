@@ -19,7 +19,10 @@ export function objectCost(id: string, size: number): number {
   return size + 2 * id.length + OBJECT_OVERHEAD_BYTES;
 }
 
-/** The embedded default: a Map in this process; each call completes synchronously, so each is atomic. */
+/**
+ * The embedded default: a Map in this process. Protects memory: what it holds stays within maxBytes (a PUT
+ * past it gets 507). Each call completes synchronously, so each is atomic.
+ */
 export class MemoryStore implements Store {
   readonly #objects = new Map<string, Uint8Array>();
   #bytes = 0;

@@ -1,23 +1,25 @@
-/** createApp(options) -> Elysia: metrics first (their hooks see every route), then the routes. No listen(). */
+/** createApp(options) -> Elysia: the three bucket routes, timed by the metrics plugin. No listen(). */
 import { Elysia } from "elysia";
 import type { Registry } from "prom-client";
-import { BUCKET_ROUTE, bucketRoutes } from "./buckets";
-import { DEFAULTS } from "./config";
-import { describeError, type Logger, silentLogger, throttled } from "./log";
-import { createMetrics } from "./metrics";
-import { drainPlugin, type Lifecycle, OPS_ROUTES, opsRoutes } from "./ops";
-import { jsonError } from "./responses";
-import { Store } from "./store";
-import { VERSION } from "./version";
+import { type Config, DEFAULTS } from "./config";
+import { downloadBudget } from "./downloads";
+import { draining, health, type Lifecycle } from "./drain";
+import { collectEvery } from "./garbage";
+import { validIds } from "./ids";
+import { describeError, type Logger, silentLogger } from "./log";
+import { createMetrics, FALLBACK_ROUTE } from "./metrics";
+import { empty, jsonError } from "./responses";
+import { MemoryStore, type Store } from "./store";
+import { uploadBudget } from "./uploads";
 
-const FALLBACK_ROUTE = "/*";
-const LOG_INTERVAL_MS = 10_000;
+export const ROUTE = "/api/buckets/:id";
+const ALLOW = { allow: "GET, HEAD, PUT, DELETE" };
+// Bodies are raw bytes whatever the Content-Type: Elysia must not parse them.
+const RAW = { parse: "none" } as const;
+const notFound = () => jsonError(404, "not found");
 
-export interface AppOptions {
-  maxBodyBytes?: number;
-  maxStoreBytes?: number;
-  maxInflightBytes?: number;
-  /** Injected by tests; otherwise a new Store of maxStoreBytes. */
+export interface AppOptions
+  extends Partial<Pick<Config, "maxBodyBytes" | "maxStoreBytes" | "maxInflightBytes">> {
   store?: Store;
   /** False leaves the metrics plugin and /metrics out (the benchmark's baseline). */
   metrics?: boolean;
@@ -28,51 +30,46 @@ export interface AppOptions {
 }
 
 export function createApp(options: AppOptions = {}) {
-  const store = options.store ?? new Store(options.maxStoreBytes ?? DEFAULTS.maxStoreBytes);
+  const limits = { ...DEFAULTS, ...options };
+  const store = options.store ?? new MemoryStore(limits.maxStoreBytes);
   const lifecycle = options.lifecycle ?? { ready: true };
-  const logger = options.logger ?? silentLogger;
-  const errors = throttled(logger, LOG_INTERVAL_MS);
+  const log = options.logger ?? silentLogger;
+  const uploads = uploadBudget(limits, collectEvery(limits.maxStoreBytes));
+  const downloads = downloadBudget(limits.maxInflightBytes);
+  const metrics = options.metrics === false ? undefined : createMetrics(store, options.registry);
+  // Series the alerts divide by exist at zero from the start, so rate() has a first sample.
+  for (const [method = "", status = ""] of ["GET 200", "PUT 200", "DELETE 204"].map((s) => s.split(" ")))
+    metrics?.duration.zero({ method, path: ROUTE, status });
 
-  // Elysia by default finds the path at index 11 of the URL, which a Host shorter than 4 characters breaks.
-  const app = new Elysia({ handler: { standardHostname: false } });
-  let registry: Registry | undefined;
-  if (options.metrics !== false) {
-    const metrics = createMetrics({
-      store,
-      version: VERSION,
-      unobserved: OPS_ROUTES,
-      fallback: FALLBACK_ROUTE,
-      precreated: [
-        ["GET", BUCKET_ROUTE, 200],
-        ["PUT", BUCKET_ROUTE, 200],
-        ["DELETE", BUCKET_ROUTE, 204],
-      ],
-      logger,
-      ...(options.registry === undefined ? {} : { registry: options.registry }),
-    });
-    registry = metrics.registry;
-    app.use(metrics.plugin);
-  }
-
+  // strictPath: `t1/` is not `t1`. standardHostname: off, it misreads URLs whose Host is under 4 characters.
   return (
-    app
-      .use(drainPlugin(lifecycle))
+    new Elysia({ strictPath: true, handler: { standardHostname: false } })
+      .use(draining(lifecycle))
+      .use(health(lifecycle, store))
+      .use(metrics?.plugin ?? new Elysia())
       .onError({ as: "global" }, ({ code, error, request }) => {
-        // The catch-all route answers unmatched paths; this keeps a 404 from ever becoming a 500.
-        if (code === "NOT_FOUND") return jsonError(404, "not found");
-        errors("error", "request failed with 500", { method: request.method, code, ...describeError(error) });
+        if (code === "NOT_FOUND") return notFound();
+        log("error", "request failed with 500", { method: request.method, code, ...describeError(error) });
         return jsonError(500, "internal server error");
       })
-      .use(opsRoutes(lifecycle, registry))
-      .use(
-        bucketRoutes({
-          store,
-          maxBodyBytes: options.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
-          maxInflightBytes: options.maxInflightBytes ?? DEFAULTS.maxInflightBytes,
-          refusals: throttled(logger, LOG_INTERVAL_MS),
-        }),
+      .use(validIds)
+      .get(ROUTE, async ({ params, request }) => {
+        const bytes = await store.get(params.id);
+        return bytes === undefined ? notFound() : downloads.send(bytes, request);
+      })
+      .put(
+        ROUTE,
+        async ({ params, request }) => {
+          const body = await uploads.read(request);
+          if (body instanceof Response) return body;
+          return (await store.put(params.id, body)) ? empty(200) : jsonError(507, "store is full");
+        },
+        RAW,
       )
-      // A route, not Elysia's NOT_FOUND, so unmatched requests pass through the metrics hooks too.
-      .all(FALLBACK_ROUTE, () => jsonError(404, "not found"), { parse: "none" })
+      .delete(ROUTE, async ({ params }) => ((await store.delete(params.id)) ? empty(204) : notFound()), RAW)
+      // Method routes win over all() in Elysia's router, so this answers only the other methods.
+      .all(ROUTE, () => jsonError(405, "method not allowed", ALLOW), RAW)
+      // A route, not Elysia's NOT_FOUND, so unmatched requests pass the metrics hooks too.
+      .all(FALLBACK_ROUTE, notFound, RAW)
   );
 }

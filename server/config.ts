@@ -8,7 +8,7 @@ export interface Config {
   maxBodyBytes: number;
   /** What the store may hold, each object counted as payload + id + a fixed overhead; past it a PUT gets 507. */
   maxStoreBytes: number;
-  /** Request bodies being received at once; past it a PUT gets 503 with Retry-After before its body is read. */
+  /** Bytes of bodies being received, and separately of objects being sent; past either, 503 with Retry-After. */
   maxInflightBytes: number;
   /** After SIGTERM: how long /readyz answers 503 while requests are still served, so endpoints can be removed. */
   drainDelayMs: number;
@@ -54,6 +54,14 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return value;
 }
 
+function host(raw: string | undefined): string {
+  if (raw === undefined) return DEFAULTS.host;
+  // An empty HOST would bind every interface; say so rather than guess.
+  if (raw.trim() === "")
+    throw new ConfigError("HOST is set but empty: unset it for 0.0.0.0, or name an address");
+  return raw.trim();
+}
+
 function atMost(small: [string, number], large: [string, number], why: string): void {
   if (small[1] > large[1]) {
     throw new ConfigError(`${small[0]} (${small[1]}) must not exceed ${large[0]} (${large[1]}): ${why}`);
@@ -65,7 +73,7 @@ export function loadConfig(env: Env = process.env): Config {
   const config: Config = {
     // 0 asks the OS for a free port (tests use it); the start-up log line names the port chosen.
     port: integer(env, "PORT", DEFAULTS.port, 0, 65535),
-    host: env.HOST?.trim() || DEFAULTS.host,
+    host: host(env.HOST),
     maxBodyBytes: integer(env, "MAX_BODY_BYTES", DEFAULTS.maxBodyBytes, 1, 1024 * MIB),
     maxStoreBytes: integer(env, "MAX_STORE_BYTES", DEFAULTS.maxStoreBytes, 1, 1024 * 1024 * MIB),
     maxInflightBytes: integer(env, "MAX_INFLIGHT_BYTES", DEFAULTS.maxInflightBytes, 1, 1024 * 1024 * MIB),

@@ -1,5 +1,8 @@
 /** Response builders shared by the routes: every error is JSON `{"error": "..."}` with a fitting status. */
 
+/** "Come back in a second": a burst waits instead of filling memory. */
+export const RETRY = { "retry-after": "1" } as const;
+
 const JSON_HEADERS = { "content-type": "application/json" } as const;
 
 export function jsonError(status: number, message: string, headers?: Record<string, string>): Response {

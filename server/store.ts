@@ -1,7 +1,15 @@
 /**
- * The in-memory store: a Blob per id, and a budget that counts what each object really costs.
- * Synchronous operations on Bun's one JavaScript thread are atomic: a reader sees the old value or the new one.
+ * The Store: where objects live. put() stores the bytes whole or not at all (false: no room, a 507); get()
+ * returns what the last acknowledged put() stored; calls may overlap. Routes and metrics see only this.
  */
+export interface Store {
+  get(id: string): Promise<Uint8Array | undefined>;
+  put(id: string, bytes: Uint8Array): Promise<boolean>;
+  delete(id: string): Promise<boolean>;
+  stats(): Promise<{ objects: number; bytes: number; maxBytes: number }>;
+  /** False while the store cannot serve; /readyz follows it. */
+  ready(): Promise<boolean>;
+}
 
 /** Measured memory of one stored object beyond its payload and id, rounded up (docs/decisions.md#memory). */
 export const OBJECT_OVERHEAD_BYTES = 1024;
@@ -11,53 +19,43 @@ export function objectCost(id: string, size: number): number {
   return size + 2 * id.length + OBJECT_OVERHEAD_BYTES;
 }
 
-export class Store {
-  readonly #objects = new Map<string, Blob>();
+/**
+ * The embedded default: a Map in this process. Protects memory: what it holds stays within maxBytes (a PUT
+ * past it gets 507). Each call completes synchronously, so each is atomic.
+ */
+export class MemoryStore implements Store {
+  readonly #objects = new Map<string, Uint8Array>();
   #bytes = 0;
 
   constructor(readonly maxBytes: number) {}
 
-  get objects(): number {
-    return this.#objects.size;
-  }
-
-  /** Bytes counted against maxBytes. */
-  get bytes(): number {
-    return this.#bytes;
-  }
-
-  get(id: string): Blob | undefined {
+  async get(id: string) {
     return this.#objects.get(id);
   }
 
-  /** Whether `size` bytes under `id` would fit, counting what they would replace. */
-  fits(id: string, size: number): boolean {
-    return this.#bytes + this.#growth(id, size) <= this.maxBytes;
-  }
-
-  /** Stores `data` under `id`, replacing any value; false (and nothing changed) when it does not fit. */
-  put(id: string, data: Blob): boolean {
-    const growth = this.#growth(id, data.size);
+  async put(id: string, bytes: Uint8Array) {
+    const growth = objectCost(id, bytes.byteLength) - this.#cost(id);
     if (this.#bytes + growth > this.maxBytes) return false;
     this.#bytes += growth;
-    this.#objects.set(id, data);
+    this.#objects.set(id, bytes);
     return true;
   }
 
-  delete(id: string): boolean {
-    const cost = this.#cost(id);
-    if (!this.#objects.delete(id)) return false;
-    this.#bytes -= cost;
-    return true;
+  async delete(id: string) {
+    this.#bytes -= this.#cost(id);
+    return this.#objects.delete(id);
   }
 
-  /** How much storing `size` bytes under `id` changes the budget in use. */
-  #growth(id: string, size: number): number {
-    return objectCost(id, size) - this.#cost(id);
+  async stats() {
+    return { objects: this.#objects.size, bytes: this.#bytes, maxBytes: this.maxBytes };
+  }
+
+  async ready() {
+    return true;
   }
 
   #cost(id: string): number {
     const existing = this.#objects.get(id);
-    return existing === undefined ? 0 : objectCost(id, existing.size);
+    return existing === undefined ? 0 : objectCost(id, existing.byteLength);
   }
 }

@@ -1,49 +1,20 @@
-/** The real process: start-up, configuration errors, concurrency, Bun's router and parser, shutdown. */
+/** The real process behind Bun's HTTP parser and router: start-up, framing, concurrency, shutdown. */
+
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import net from "node:net";
 import { objectCost } from "../server/store";
 import { parseExposition, sampleValue } from "./support/exposition";
-import { type RunningServer, startServer } from "./support/server";
+import { failedStart, type RunningServer, rawConnection, rawRequest, startServer } from "./support/server";
 
-const ROOT = `${import.meta.dir}/..`;
-
-/** Sends raw bytes on a new TCP connection; resolves with everything the server wrote back. */
-function rawConnection(url: string) {
-  const { hostname, port } = new URL(url);
-  let received = "";
-  let closed: () => void = () => {};
-  const done = new Promise<void>((resolve) => {
-    closed = resolve;
-  });
-  const socket = Bun.connect({
-    hostname,
-    port: Number(port),
-    socket: {
-      data(_, data) {
-        received += data.toString();
-      },
-      close() {
-        closed();
-      },
-      error() {
-        closed();
-      },
-    },
-  });
-  return { socket, done, text: () => received };
-}
-
-/** Starts a server that must fail to start; resolves with its exit code and the one line it logged. */
-async function failedStart(env: Record<string, string>) {
-  const proc = Bun.spawn(["bun", "server/main.ts"], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const code = await Promise.race([proc.exited, Bun.sleep(10_000).then(() => -1)]);
-  if (code === -1) proc.kill("SIGKILL");
-  return { code, line: JSON.parse((await new Response(proc.stdout).text()).trim()) as unknown };
-}
+const CLOSE = "Host: test\r\nConnection: close\r\n";
+const MIB = 1024 * 1024;
+const metrics = async (url: string) => parseExposition(await (await fetch(`${url}/metrics`)).text());
+/** Requests counted so far, of one method and status if given. */
+const count = async (url: string, method?: string, status?: string) =>
+  (await metrics(url))
+    .filter((s) => s.name === "http_request_duration_seconds_count")
+    .filter((s) => method === undefined || (s.labels.method === method && s.labels.status === status))
+    .reduce((sum, s) => sum + s.value, 0);
 
 describe("a running server", () => {
   let server: RunningServer;
@@ -54,7 +25,7 @@ describe("a running server", () => {
     await server.stop();
   });
 
-  test("logs one start-up line with the address, limits and version, and serves", async () => {
+  test("logs one start-up line with the port it bound, the limits and the version", () => {
     const start = server.logs.find((l) => l.msg === "storage api listening");
     expect(start).toMatchObject({
       level: "info",
@@ -62,215 +33,190 @@ describe("a running server", () => {
       maxBodyBytes: 1024,
       maxStoreBytes: 1048576,
     });
-    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    expect(start?.port).toBe(Number(new URL(server.url).port));
   });
 
-  test("a Content-Length far above the limit gets the app's JSON 413, counted in the metrics", async () => {
-    const response = await fetch(`${server.url}/api/buckets/big`, {
-      method: "PUT",
-      body: new Uint8Array(4 * 1024 * 1024),
-    });
-    expect(response.status).toBe(413);
-    expect(await response.json()).toEqual({ error: "body larger than 1024 bytes" });
-    const metrics = parseExposition(await (await fetch(`${server.url}/metrics`)).text());
-    expect(
-      sampleValue(metrics, "http_request_duration_seconds_count", {
-        method: "PUT",
-        path: "/api/buckets/:id",
-        status: "413",
-      }),
-    ).toBeGreaterThanOrEqual(1);
+  test("requests at the edges of HTTP, sent raw, get the answer due; only those the app answers are counted", async () => {
+    const put = (id: string, headers: string, body = "") =>
+      `PUT /api/buckets/${id} HTTP/1.1\r\n${CLOSE}${headers}\r\n${body}`;
+    const chunked = (id: string, body: string) =>
+      put(id, "Transfer-Encoding: chunked\r\n", `${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`);
+    const rawId = (bytes: number[]) =>
+      Buffer.concat([
+        Buffer.from("GET /api/buckets/"),
+        Buffer.from(bytes),
+        Buffer.from(` HTTP/1.1\r\n${CLOSE}\r\n`),
+      ]);
+    // [request, status line, a part of the answer, counted by the app]
+    const cases: Array<[string | Buffer, string, string, boolean]> = [
+      [chunked("c", "hello"), "200", "", true],
+      [chunked("c2", "x".repeat(2000)), "413", "body larger than 1024 bytes", true],
+      // HEAD: GET's headers, Date too (Bun writes its own content-length in lower case, as header names allow).
+      [`HEAD /api/buckets/c HTTP/1.1\r\n${CLOSE}\r\n`, "200", "\r\nDate: ", true],
+      [`HEAD /api/buckets/c HTTP/1.1\r\n${CLOSE}\r\n`, "200", "\r\ncontent-length: 5\r\n\r\n", true],
+      [put("big", "Content-Length: 4194304\r\n"), "413", "body larger than 1024 bytes", true],
+      [put("dup", "Content-Length: 5\r\nContent-Length: 5\r\n", "hello"), "200", "", true],
+      [put("dup", "Content-Length: 5, 5\r\n", "hello"), "400", "", false],
+      [put("dup", "Content-Length: 5\r\nContent-Length: 6\r\n", "hello"), "400", "", false],
+      [`GET /api/buckets/a HTTP/1.1\r\n${CLOSE}X-Big: ${"x".repeat(17 * 1024)}\r\n\r\n`, "431", "", false],
+      [put("%ZZ", "Content-Length: 1\r\n", "x"), "400", "id has a bad %-escape", true],
+      [`DELETE /api/buckets/a% HTTP/1.1\r\n${CLOSE}\r\n`, "400", "id has a bad %-escape", true],
+      [put("%C3%28", "Content-Length: 1\r\n", "x"), "400", "id is not valid UTF-8", true],
+      [rawId([0x61, 0xff]), "400", "id is not valid UTF-8", true],
+      [rawId([0x61, 0xc3, 0x28]), "400", "id is not valid UTF-8", true],
+      [rawId([0x61, 0xef, 0xbf, 0xbd]), "400", "id is not valid UTF-8", true],
+      [
+        "POST /api/buckets/a HTTP/1.1\r\nHost: ab\r\nConnection: close\r\n\r\n",
+        "405",
+        "method not allowed",
+        true,
+      ],
+    ];
+    const before = await count(server.url);
+    for (const [request, status, part] of cases) {
+      const answer = await rawRequest(server.url, request);
+      expect({
+        request: String(request).slice(0, 60),
+        status: answer.slice(9, 12),
+        part: answer.includes(part),
+      }).toEqual({
+        request: String(request).slice(0, 60),
+        status,
+        part: true,
+      });
+    }
+    expect(await count(server.url)).toBe(before + cases.filter(([, , , counted]) => counted).length);
+    for (const id of ["c", "dup"])
+      expect(await (await fetch(`${server.url}/api/buckets/${id}`)).text()).toBe("hello");
   });
 
-  test.each([
-    ["PUT", "%ZZ"],
-    ["PUT", "%C3%28"],
-    ["GET", "%E2%82"],
-    ["DELETE", "a%"],
-  ])("%s of an id with broken percent-encoding (%s) is 400 behind Bun's router too", async (method, id) => {
-    const response = await fetch(`${server.url}/api/buckets/${id}`, {
-      method,
-      body: method === "PUT" ? "data" : null,
-    });
-    expect(response.status).toBe(400);
-    expect(await response.json()).toEqual({ error: "id is not valid UTF-8" });
-  });
-
-  test.each([
-    ["a raw 0xFF byte", [0x61, 0xff]],
-    ["a raw truncated sequence", [0x61, 0xc3, 0x28]],
-    ["a raw U+FFFD, which Bun also makes of invalid bytes", [0x61, 0xef, 0xbf, 0xbd]],
-  ])("an id with %s in the request line is 400 and stores nothing", async (_, bytes) => {
-    const connection = rawConnection(server.url);
-    const socket = await connection.socket;
-    const line = Buffer.concat([
-      Buffer.from("PUT /api/buckets/"),
-      Buffer.from(bytes),
-      Buffer.from(" HTTP/1.1\r\n"),
-    ]);
-    socket.write(
-      Buffer.concat([line, Buffer.from("Host: test\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx")]),
-    );
-    await Promise.race([connection.done, Bun.sleep(5000)]);
-    expect(connection.text()).toStartWith("HTTP/1.1 400");
-    const metrics = parseExposition(await (await fetch(`${server.url}/metrics`)).text());
-    expect(sampleValue(metrics, "storage_api_objects")).toBe(0);
-  });
-
-  test("POST on a bucket is 405 with a Host header of two characters, as with a long one", async () => {
-    const connection = rawConnection(server.url);
-    (await connection.socket).write("POST /api/buckets/a HTTP/1.1\r\nHost: ab\r\nConnection: close\r\n\r\n");
-    await Promise.race([connection.done, Bun.sleep(5000)]);
-    expect(connection.text()).toStartWith("HTTP/1.1 405");
-  });
-
-  test("a request Bun's parser refuses (headers over 16 KiB: 431) never reaches the app or its metrics", async () => {
-    const count = async () =>
-      parseExposition(await (await fetch(`${server.url}/metrics`)).text())
-        .filter((sample) => sample.name === "http_request_duration_seconds_count")
-        .reduce((sum, sample) => sum + sample.value, 0);
-    const before = await count();
-    const connection = rawConnection(server.url);
-    (await connection.socket).write(
-      `GET /api/buckets/a HTTP/1.1\r\nHost: test\r\nX-Big: ${"x".repeat(17 * 1024)}\r\n\r\n`,
-    );
-    await Promise.race([connection.done, Bun.sleep(5000)]);
-    expect(connection.text()).toStartWith("HTTP/1.1 431");
-    expect(await count()).toBe(before);
-  });
-
-  test("a second instance on the same port exits with code 1 and says why, instead of sharing the port", async () => {
+  test("a bad configuration value exits 2, a port in use exits 1, each with one line saying why", async () => {
     const port = new URL(server.url).port;
-    const { code, line } = await failedStart({ HOST: "127.0.0.1", PORT: port });
-    expect(code).toBe(1);
-    expect(line).toMatchObject({
-      level: "error",
-      msg: `cannot listen on 127.0.0.1:${port}`,
+    expect(await failedStart({ PORT: "not-a-port" })).toMatchObject({
+      code: 2,
+      line: { level: "error", msg: 'invalid configuration: PORT must be a whole number, got "not-a-port"' },
     });
-  });
-
-  test("an unknown path gets the JSON 404 and is counted under path=unmatched", async () => {
-    const response = await fetch(`${server.url}/no/such/path`);
-    expect(response.status).toBe(404);
-    expect(await response.json()).toEqual({ error: "not found" });
-    const metrics = parseExposition(await (await fetch(`${server.url}/metrics`)).text());
-    expect(
-      sampleValue(metrics, "http_request_duration_seconds_count", {
-        method: "GET",
-        path: "unmatched",
-        status: "404",
-      }),
-    ).toBeGreaterThanOrEqual(1);
+    // Instead of sharing the port (SO_REUSEPORT) and splitting the clients.
+    const taken = await failedStart({ HOST: "127.0.0.1", PORT: port });
+    expect(taken).toMatchObject({ code: 1, line: { msg: `cannot listen on 127.0.0.1:${port}` } });
   });
 
   test("concurrent PUT, GET and DELETE on shared ids lose nothing and tear nothing", async () => {
     // Each writer stores `size` copies of one byte value: an intact value is uniform and of the right length.
     const sizes = [1, 100, 700, 1024];
     const ids = ["s1", "s2", "s3"];
-    const seen = { put: 0, get: 0, getMissing: 0, del: 0 };
+    const seen = { put: 0, get: 0 };
+    const allowed: Record<string, number[]> = { PUT: [200], GET: [200, 404], DELETE: [204, 404] };
     const worker = async (w: number) => {
       for (let i = 0; i < 40; i++) {
-        const id = ids[(w + i) % ids.length] as string;
-        const op = (w * 7 + i) % 3;
-        if (op === 0) {
-          const size = sizes[(w + i) % sizes.length] as number;
-          const response = await fetch(`${server.url}/api/buckets/${id}`, {
-            method: "PUT",
-            body: new Uint8Array(size).fill(size % 251),
-          });
-          expect(response.status).toBe(200);
-          seen.put++;
-        } else if (op === 1) {
-          const response = await fetch(`${server.url}/api/buckets/${id}`);
-          if (response.status === 404) {
-            await response.arrayBuffer();
-            seen.getMissing++;
-            continue;
-          }
-          expect(response.status).toBe(200);
-          const bytes = new Uint8Array(await response.arrayBuffer());
-          expect(sizes).toContain(bytes.length);
-          expect(bytes.every((b) => b === bytes.length % 251)).toBe(true);
-          seen.get++;
-        } else {
-          const response = await fetch(`${server.url}/api/buckets/${id}`, { method: "DELETE" });
-          expect([204, 404]).toContain(response.status);
-          seen.del++;
-        }
+        const url = `${server.url}/api/buckets/${ids[(w + i) % ids.length]}`;
+        const size = sizes[(w + i) % sizes.length] as number;
+        const op = ["PUT", "GET", "DELETE"][(w + 2 * i) % 3] as string;
+        const body = op === "PUT" ? new Uint8Array(size).fill(size % 251) : null;
+        const response = await fetch(url, { method: op, body });
+        const bytes = new Uint8Array(await response.arrayBuffer());
+        expect(allowed[op]).toContain(response.status);
+        if (op === "PUT") seen.put++;
+        if (op !== "GET" || response.status === 404) continue;
+        expect(sizes.includes(bytes.length) && bytes.every((b) => b === bytes.length % 251)).toBe(true);
+        seen.get++;
       }
     };
+    const before = await metrics(server.url);
+    let objects = sampleValue(before, "storage_api_objects");
+    let bytes = sampleValue(before, "storage_api_stored_bytes");
     await Promise.all(Array.from({ length: 8 }, (_, w) => worker(w)));
-    expect(seen.put).toBeGreaterThan(50);
-    expect(seen.get + seen.getMissing).toBeGreaterThan(50);
-
+    expect(seen.put > 50 && seen.get > 20).toBe(true);
     // The byte accounting matches what is really there.
-    let bytes = 0;
-    let objects = 0;
     for (const id of ids) {
       const response = await fetch(`${server.url}/api/buckets/${id}`);
-      if (response.status === 200) {
-        objects++;
-        bytes += objectCost(id, (await response.arrayBuffer()).byteLength);
-      } else {
-        await response.arrayBuffer();
-      }
+      const size = (await response.arrayBuffer()).byteLength;
+      if (response.status === 200) [objects, bytes] = [objects + 1, bytes + objectCost(id, size)];
     }
-    const metrics = parseExposition(await (await fetch(`${server.url}/metrics`)).text());
-    expect(sampleValue(metrics, "storage_api_objects")).toBe(objects);
-    expect(sampleValue(metrics, "storage_api_stored_bytes")).toBe(bytes);
-
+    const all = await metrics(server.url);
+    expect([sampleValue(all, "storage_api_objects"), sampleValue(all, "storage_api_stored_bytes")]).toEqual([
+      objects,
+      bytes,
+    ]);
     // A write that was acknowledged is what the next read returns.
     await Promise.all(
       ids.map((id, n) => fetch(`${server.url}/api/buckets/${id}`, { method: "PUT", body: `final-${n}` })),
     );
-    for (const [n, id] of ids.entries()) {
+    for (const [n, id] of ids.entries())
       expect(await (await fetch(`${server.url}/api/buckets/${id}`)).text()).toBe(`final-${n}`);
+  });
+});
+
+describe("memory held for clients", () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startServer({ MAX_INFLIGHT_BYTES: String(16 * MIB) });
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+  test("readers that stall hold their object inside the budget (503 past it) until they leave", async () => {
+    await fetch(`${server.url}/api/buckets/big`, { method: "PUT", body: new Uint8Array(8 * MIB) });
+    // Clients that send a GET and never read the answer.
+    const stalled = [1, 2].map(() => net.connect(Number(new URL(server.url).port), "127.0.0.1").pause());
+    for (const c of stalled) c.write("GET /api/buckets/big HTTP/1.1\r\nHost: t\r\n\r\n");
+    try {
+      await Bun.sleep(300);
+      const refused = await fetch(`${server.url}/api/buckets/big`);
+      expect([refused.status, refused.headers.get("retry-after")]).toEqual([503, "1"]);
+      // The object is replaced meanwhile: the old bytes stay counted while a reader holds them.
+      await fetch(`${server.url}/api/buckets/big`, { method: "PUT", body: new Uint8Array(8 * MIB).fill(1) });
+      expect((await fetch(`${server.url}/api/buckets/big`)).status).toBe(503);
+    } finally {
+      for (const c of stalled) c.destroy();
     }
+    await Bun.sleep(300);
+    const served = new Uint8Array(await (await fetch(`${server.url}/api/buckets/big`)).arrayBuffer());
+    expect([served.length, served[0]]).toEqual([8 * MIB, 1]);
+  });
+
+  test("an upload its client abandons is not counted as an answer, stores nothing and gives its budget back", async () => {
+    const before = await count(server.url, "PUT", "400");
+    for (let i = 0; i < 3; i++) {
+      const c = await rawConnection(server.url);
+      c.socket.write(`PUT /api/buckets/gone HTTP/1.1\r\nHost: test\r\nContent-Length: ${8 * MIB}\r\n\r\n`);
+      c.socket.write(new Uint8Array(6 * MIB));
+      await Bun.sleep(100);
+      c.socket.end();
+    }
+    await Bun.sleep(300);
+    expect(await count(server.url, "PUT", "400")).toBe(before);
+    expect((await fetch(`${server.url}/api/buckets/gone`)).status).toBe(404);
+    const bodies = [1, 2].map(() =>
+      fetch(`${server.url}/api/buckets/next`, { method: "PUT", body: new Uint8Array(8 * MIB) }),
+    );
+    expect((await Promise.all(bodies)).map((r) => r.status)).toEqual([200, 200]);
   });
 });
 
-describe("configuration errors", () => {
-  test("a bad value stops the process with exit code 2 and a message naming the variable", async () => {
-    const { code, line } = await failedStart({ PORT: "not-a-port" });
-    expect(code).toBe(2);
-    expect(line).toMatchObject({
-      level: "error",
-      msg: 'invalid configuration: PORT must be a whole number, got "not-a-port"',
-    });
-  });
-});
-
-describe("graceful shutdown", () => {
+describe("shutdown", () => {
   test.each(["SIGTERM", "SIGINT"] as const)(
     "on %s a request in flight still gets its answer, new connections are refused, exit code 0",
     async (signal) => {
       const server = await startServer();
       try {
-        const inflight = rawConnection(server.url);
-        const socket = await inflight.socket;
+        const inflight = await rawConnection(server.url);
         // Headers and half the body: the handler is now waiting for the rest.
-        socket.write("PUT /api/buckets/slow HTTP/1.1\r\nHost: test\r\nContent-Length: 10\r\n\r\nhello");
+        inflight.socket.write(
+          "PUT /api/buckets/slow HTTP/1.1\r\nHost: test\r\nContent-Length: 10\r\n\r\nhello",
+        );
         await Bun.sleep(100);
         server.proc.kill(signal);
         await server.logged("shutting down: draining");
-        // The listener is closed: a new connection is refused.
-        const refused = await Bun.connect({
-          hostname: "127.0.0.1",
-          port: Number(new URL(server.url).port),
-          socket: { data() {} },
-        }).then(
-          (s) => {
-            s.end();
-            return false;
-          },
-          () => true,
-        );
-        expect(refused).toBe(true);
-        socket.write("world");
-        await Promise.race([inflight.done, Bun.sleep(5000)]);
-        expect(inflight.text()).toStartWith("HTTP/1.1 200");
-        const code = await Promise.race([server.exited, Bun.sleep(5000).then(() => -1)]);
-        expect(code).toBe(0);
+        expect(
+          await rawConnection(server.url).then(
+            (c) => c.socket.end(),
+            () => "refused",
+          ),
+        ).toBe("refused");
+        inflight.socket.write("world");
+        expect(await inflight.answer()).toStartWith("HTTP/1.1 200");
+        expect(await Promise.race([server.exited, Bun.sleep(5000).then(() => -1)])).toBe(0);
         expect(server.logs.at(-1)).toMatchObject({ msg: "stopped", signal });
       } finally {
         await server.stop();
@@ -278,35 +224,25 @@ describe("graceful shutdown", () => {
     },
     20_000,
   );
-});
 
-describe("shutdown behind a load balancer", () => {
-  test("keep-alive clients across SIGTERM: the drain is served with Connection: close, no request is reset, no 5xx", async () => {
-    const server = await startServer({ DRAIN_DELAY_MS: "1500" });
-    const outcomes = { ok: 0, notReady: 0, closeHeader: 0, failures: [] as string[] };
+  test("keep-alive clients across SIGTERM: the drain is served with Connection: close, nothing is reset, no 5xx; a second SIGTERM exits at once", async () => {
+    const server = await startServer({ DRAIN_DELAY_MS: "60000" });
+    const outcomes = { notReady: 0, closeHeader: 0, failures: [] as string[] };
     let signalled = false;
     const client = async (c: number) => {
       // Until readiness fails, bounded in time.
-      const until = Date.now() + 15_000;
-      for (let i = 0; Date.now() < until; i++) {
+      for (let i = 0, until = Date.now() + 15_000; Date.now() < until; i++) {
         const path = i % 10 === 1 ? "/readyz" : `/api/buckets/c${c}-${i % 5}`;
         try {
           const put = i % 3 === 0 && path !== "/readyz";
           const response = await fetch(`${server.url}${path}`, put ? { method: "PUT", body: "x" } : {});
           await response.arrayBuffer();
-          if (response.status >= 500 && path !== "/readyz")
-            outcomes.failures.push(`${response.status} ${path}`);
-          if (response.status === 503 && path === "/readyz") {
-            // A load balancer sends no new work to an instance that is not ready.
-            outcomes.notReady++;
-            return;
-          }
+          // A load balancer sends no new work to an instance that is not ready.
+          if (response.status === 503 && path === "/readyz") return void outcomes.notReady++;
+          if (response.status >= 500) outcomes.failures.push(`${response.status} ${path}`);
           if (signalled && response.headers.get("connection") === "close") outcomes.closeHeader++;
-          outcomes.ok++;
         } catch (error) {
-          const code = (error as { code?: string }).code;
-          outcomes.failures.push(String(code ?? error));
-          return;
+          return void outcomes.failures.push(String((error as { code?: string }).code ?? error));
         }
       }
     };
@@ -317,25 +253,12 @@ describe("shutdown behind a load balancer", () => {
       signalled = true;
       await Promise.all(clients);
       expect(outcomes.failures).toEqual([]);
-      // Every client saw readiness fail while its requests were still served, each told to reconnect.
       expect(outcomes.notReady).toBe(16);
       expect(outcomes.closeHeader).toBeGreaterThan(16);
-      expect(await server.exited).toBe(0);
-    } finally {
-      await server.stop();
-    }
-  }, 30_000);
-
-  test("a second SIGTERM during the drain exits at once", async () => {
-    const server = await startServer({ DRAIN_DELAY_MS: "60000" });
-    try {
-      server.proc.kill("SIGTERM");
-      await server.logged("shutting down: draining");
-      expect((await fetch(`${server.url}/readyz`)).status).toBe(503);
       server.proc.kill("SIGTERM");
       expect(await Promise.race([server.exited, Bun.sleep(5000).then(() => -1)])).toBe(143);
     } finally {
       await server.stop();
     }
-  }, 20_000);
+  }, 30_000);
 });

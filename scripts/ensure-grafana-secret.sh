@@ -10,7 +10,14 @@
 set -euo pipefail
 
 readonly namespace=storage-api secret=grafana-admin
-context="${1:?usage: ensure-grafana-secret.sh KUBE_CONTEXT}"
+usage="usage: scripts/ensure-grafana-secret.sh KUBE_CONTEXT   creates Secret $namespace/$secret if missing"
+case "${1:-}" in
+  -h | --help) echo "$usage"; exit 0 ;;
+  "" | -*) echo "ensure-grafana-secret: expected a kubectl context name, got '${1:-}' ($usage)" >&2; exit 2 ;;
+esac
+(( $# == 1 )) || { echo "ensure-grafana-secret: one argument expected, got $# ($usage)" >&2; exit 2; }
+command -v kubectl >/dev/null || { echo "ensure-grafana-secret: 'kubectl' is not installed" >&2; exit 1; }
+context="$1"
 repo_root="$(cd "$(dirname "$0")/.." && pwd)"
 
 kc() { kubectl --context "$context" "$@"; }

@@ -1,26 +1,39 @@
 #!/usr/bin/env bash
-# Drives the Storage API with the traffic its users know: 1000 PUT -> GET -> DELETE cycles on ids 1-8,
-# 8 in parallel, then prints how many answers of each status came back.
-#
-#   scripts/generate_traffic.sh                      # against http://localhost:5000
-#   BASE_URL=http://127.0.0.1:5001 scripts/generate_traffic.sh
-#   scripts/generate_traffic.sh http://storage-api:5000 [cycles]
-#
-# Each of the 8 workers owns one id, so the cycles never step on each other: any status other than
-# 200 (PUT, GET) and 204 (DELETE) is the service's doing. Exit code 1 if any request got a 5xx or no answer.
+# Drives the Storage API with the traffic its users know: PUT -> GET -> DELETE cycles on ids 1-8, up to 8
+# in parallel, then prints how many answers of each status came back.
+# Each worker owns one id, so the cycles never step on each other: any status other than 200 (PUT, GET)
+# and 204 (DELETE) is the service's doing.
 set -euo pipefail
 
+usage() {
+  cat <<'TEXT'
+usage: scripts/generate_traffic.sh [BASE_URL] [CYCLES]
+
+  BASE_URL  the API's address (default: $BASE_URL, else http://localhost:5000)
+  CYCLES    PUT -> GET -> DELETE cycles, 8 in parallel (default: $CYCLES, else 1000)
+
+Prints the answers by method and status. Exit 0: all fine; 1: a 5xx or no answer; 2: bad
+arguments, curl missing, or nothing answering GET BASE_URL/healthz.
+TEXT
+}
+fail() { echo "generate_traffic.sh: $*" >&2; exit 2; }
+
+case "${1:-}" in
+  -h | --help) usage; exit 0 ;;
+  -*) fail "unknown option '$1' (see --help)" ;;
+esac
+(( $# <= 2 )) || fail "at most 2 arguments, got $# (see --help)"
 base_url="${1:-${BASE_URL:-http://localhost:5000}}"
 cycles="${2:-${CYCLES:-1000}}"
-workers=8
+[[ "$base_url" =~ ^https?://[^/]+ ]] || fail "BASE_URL must start with http:// or https://, got '${base_url}'"
+# A trailing slash would make every path start with //, which the API does not route.
+base_url="${base_url%/}"
+[[ "$cycles" =~ ^[1-9][0-9]*$ ]] || fail "CYCLES must be a whole number from 1, got '${cycles}'"
+command -v curl >/dev/null || fail "'curl' is not installed (apt-get install curl)"
+workers=$(( cycles < 8 ? cycles : 8 ))
 
-if ! [[ "$cycles" =~ ^[0-9]+$ ]] || (( cycles < workers )); then
-  echo "cycles must be a whole number >= ${workers}, got '${cycles}'" >&2
-  exit 2
-fi
 if ! curl -fsS --max-time 5 -o /dev/null "${base_url}/healthz"; then
-  echo "no Storage API answering at ${base_url} (GET /healthz failed)" >&2
-  exit 2
+  fail "no Storage API answering at ${base_url} (GET /healthz failed)"
 fi
 
 worker() {

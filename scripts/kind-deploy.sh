@@ -6,6 +6,20 @@
 set -euo pipefail
 
 readonly cluster=storage-api context=kind-storage-api namespace=storage-api
+case "${1:-}" in
+  "") ;;
+  -h | --help)
+    echo "usage: scripts/kind-deploy.sh   builds the image, loads it into kind cluster '$cluster', applies k8s/ (no arguments)"
+    exit 0
+    ;;
+  *) echo "kind-deploy: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+esac
+for tool in docker kind kubectl; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "kind-deploy: '$tool' is not installed (prerequisites: docs/kubernetes.md)" >&2
+    exit 1
+  fi
+done
 cd "$(dirname "$0")/.."
 
 # The image reference the manifests pin (storage-api:<package.json version>), read from the render itself
@@ -16,7 +30,13 @@ if [[ -z "$image" ]]; then
   exit 1
 fi
 
-docker build --target production --tag "$image" .
+# BuildKit (buildx, Docker's default builder) adds a provenance attestation that `kind load` cannot import
+# from Docker's containerd image store; the legacy builder makes none and has no --provenance flag.
+if docker buildx version >/dev/null 2>&1; then
+  docker buildx build --load --provenance=false --target production --tag "$image" .
+else
+  docker build --target production --tag "$image" .
+fi
 kind load docker-image "$image" --name "$cluster"
 scripts/ensure-grafana-secret.sh "$context"
 

@@ -18,6 +18,14 @@ readonly kind_release=v0.33
 # Security rules of the same Kubernetes minor version.
 readonly node_image="kindest/node:v1.37.0@sha256:a1ed56cfb0e7b93589bdf97c8cd566405a265939e3620fc4f5de89adff580ae5"
 
+case "${1:-}" in
+  "") ;;
+  -h | --help)
+    echo "usage: scripts/kind-up.sh   creates the kind cluster '$cluster' (kind $kind_release.x) if missing (no arguments)"
+    exit 0
+    ;;
+  *) echo "kind-up: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+esac
 for tool in docker kind kubectl; do
   if ! command -v "$tool" >/dev/null; then
     echo "kind-up: '$tool' is not installed (prerequisites: docs/kubernetes.md)" >&2

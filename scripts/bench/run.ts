@@ -2,20 +2,17 @@
 // BENCH_SERVICE_DIR=<root of another checkout> adds `service@<dir>`, compared with this checkout's service.
 import { readFileSync } from "node:fs";
 import { availableParallelism, release } from "node:os";
-import { parseArgs } from "node:util";
 import { interleave, TURN_MS } from "./interleave";
 import { memoryPerObject } from "./memory";
 import { checkMetrics } from "./metrics-check";
+import { benchOptions } from "./options";
 import { type Server, startServer, stopAll } from "./proc";
 import { type Comparison, comparisonTable, memoryTable, metricsTable, variantTable, version } from "./report";
 import { num } from "./stats";
-import { CONNECTIONS, ensureWrk, runWrk, type WrkResult } from "./wrk";
+import { CONNECTIONS, runWrk, type WrkResult, wrkVersion } from "./wrk";
 
-const { values } = parseArgs({
-  options: { rounds: { type: "string", default: "12" }, seconds: { type: "string", default: "6" } },
-});
-const [ROUNDS, SECONDS, ALONE_SECONDS, MEMORY_RUNS] = [Number(values.rounds), Number(values.seconds), 3, 3];
-if (!(ROUNDS >= 1 && SECONDS >= 1)) throw new Error("--rounds and --seconds take whole numbers from 1");
+const { rounds: ROUNDS, seconds: SECONDS } = benchOptions();
+const [ALONE_SECONDS, MEMORY_RUNS] = [3, 3];
 const TWIN = "service (2nd process)";
 const other = process.env.BENCH_SERVICE_DIR ? [`service@${process.env.BENCH_SERVICE_DIR}`] : [];
 const labels = ["service", TWIN, "service-no-metrics", "minimal", "peer", ...other];
@@ -36,7 +33,7 @@ const loadAverage = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice
 const cpuModel = /^model name\s*:\s*(.*)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1];
 const machine = `${cpuModel}, ${availableParallelism()} cores, Linux ${release()}; Bun ${Bun.version}, Elysia \
 ${version("elysia")}, prom-client ${version("prom-client")}, peer plugin elysia-prometheus \
-${version("elysia-prometheus")}; ${ensureWrk()}. Load average at start: ${loadAverage()}.`;
+${version("elysia-prometheus")}; ${wrkVersion()}. Load average at start: ${loadAverage()}.`;
 const alone = new Map<string, WrkResult[]>(labels.map((label) => [label, []]));
 const memory = [
   { count: 10_000, size: 100, runs: [] as { rss: number; heap: number }[] },

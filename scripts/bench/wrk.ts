@@ -13,18 +13,9 @@ export interface WrkResult {
   p99_us: number;
 }
 
-/** Installs wrk with apt-get when it is missing and we are root; otherwise says how to. */
-export function ensureWrk(): string {
-  if (Bun.which("wrk") === null) {
-    if (process.getuid?.() !== 0) throw new Error("wrk is missing: sudo apt-get install -y wrk");
-    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-    Bun.spawnSync(["apt-get", "update"], { env, stdout: "ignore" });
-    Bun.spawnSync(["apt-get", "install", "-y", "wrk"], { env, stdout: "ignore" });
-    if (Bun.which("wrk") === null) throw new Error("apt-get could not install wrk");
-  }
-  // `wrk -v` prints "wrk <version> [epoll] Copyright ..." and exits 1.
-  return Bun.spawnSync(["wrk", "-v"]).stdout.toString().split(" ").slice(0, 2).join(" ");
-}
+/** "wrk 4.1.0": `wrk -v` prints "wrk <version> [epoll] Copyright ..." and exits 1. */
+export const wrkVersion = () =>
+  Bun.spawnSync(["wrk", "-v"]).stdout.toString().split(" ").slice(0, 2).join(" ");
 
 /** The process (scripts/bench/interleave.ts pauses it) and its result, which throws on a single wrong answer. */
 export function startWrk(base: string, seconds: number) {

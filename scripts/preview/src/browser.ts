@@ -1,13 +1,15 @@
 /**
  * Opens the page in Debian's Chromium (never a downloaded browser) with a fresh profile, waits until every
- * panel has drawn, and reports what each panel shows; optionally saves a screenshot.
+ * panel has drawn, and reports what each panel shows; optionally takes a picture of the page.
  */
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { onCleanup } from "./cleanup";
 
-export const CHROMIUM = "/usr/bin/chromium";
+/** Debian's path unless CHROMIUM names another binary (a Chrome or Chromium; playwright-core downloads none). */
+export const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const ARGS = [
   "--headless",
   "--no-sandbox",
@@ -40,6 +42,8 @@ export interface PageReport {
   title: string;
   panels: PanelReport[];
   consoleErrors: string[];
+  /** The whole page as PNG, when asked for. */
+  picture?: Buffer;
 }
 
 /** Runs in the page before any script: remembers every fillText per canvas, since axes are canvas pixels. */
@@ -77,37 +81,34 @@ function collect(): Omit<PageReport, "consoleErrors"> {
   return { title: document.querySelector("h1")?.textContent ?? "", panels };
 }
 
-export async function renderPage(
-  url: string,
-  screenshotPath?: string,
-  timeoutMs = 60_000,
-): Promise<PageReport> {
+export async function renderPage(url: string, withPicture = false, timeoutMs = 60_000): Promise<PageReport> {
   const profile = mkdtempSync(join(tmpdir(), "dashboard-preview-chromium-"));
+  onCleanup(() => rmSync(profile, { recursive: true, force: true }));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     args: ARGS,
     viewport: { width: PAGE_WIDTH, height: 1000 },
     deviceScaleFactor: 1,
+    // Signals are src/cleanup.ts's: Playwright's own handlers would exit before the temp dirs are removed.
+    handleSIGINT: false,
+    handleSIGTERM: false,
+    handleSIGHUP: false,
   });
-  try {
-    const page = context.pages()[0] ?? (await context.newPage());
-    const consoleErrors: string[] = [];
-    page.on("console", (message) => {
-      if (message.type() === "error") consoleErrors.push(`${message.text()} (${message.location().url})`);
-    });
-    page.on("pageerror", (error) => consoleErrors.push(String(error)));
-    await page.addInitScript(recordCanvasText);
-    await page.goto(url);
-    await page.waitForSelector("body[data-ready=true]", { timeout: timeoutMs });
-    // Grow the window to the whole dashboard, then let the graphs redraw at their final size.
-    const height = await page.evaluate(() => document.documentElement.scrollHeight);
-    await page.setViewportSize({ width: PAGE_WIDTH, height });
-    await page.waitForTimeout(500);
-    if (screenshotPath !== undefined) await page.screenshot({ path: screenshotPath, fullPage: true });
-    return { ...(await page.evaluate(collect)), consoleErrors };
-  } finally {
-    await context.close();
-    rmSync(profile, { recursive: true, force: true });
-  }
+  onCleanup(() => context.close());
+  const page = context.pages()[0] ?? (await context.newPage());
+  const consoleErrors: string[] = [];
+  page.on("console", (message) => {
+    if (message.type() === "error") consoleErrors.push(`${message.text()} (${message.location().url})`);
+  });
+  page.on("pageerror", (error) => consoleErrors.push(String(error)));
+  await page.addInitScript(recordCanvasText);
+  await page.goto(url);
+  await page.waitForSelector("body[data-ready=true]", { timeout: timeoutMs });
+  // Grow the window to the whole dashboard, then let the graphs redraw at their final size.
+  const height = await page.evaluate(() => document.documentElement.scrollHeight);
+  await page.setViewportSize({ width: PAGE_WIDTH, height });
+  await page.waitForTimeout(500);
+  const picture = withPicture ? await page.screenshot({ fullPage: true }) : undefined;
+  return { ...(await page.evaluate(collect)), consoleErrors, picture };
 }

@@ -5,11 +5,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { onCleanup } from "./cleanup";
 import { DASHBOARD_FILE, datasourceSettings } from "./repo";
 
 export interface PageServer {
   url: string;
-  stop(): Promise<void>;
 }
 
 const PREVIEW = join(import.meta.dir, "..");
@@ -58,12 +58,8 @@ async function queryRange(prometheusUrl: string, request: Request): Promise<Resp
 
 export async function startPageServer(prometheusUrl: string): Promise<PageServer> {
   const outdir = mkdtempSync(join(tmpdir(), "dashboard-preview-page-"));
-  try {
-    await build(outdir);
-  } catch (error) {
-    rmSync(outdir, { recursive: true, force: true });
-    throw error;
-  }
+  onCleanup(() => rmSync(outdir, { recursive: true, force: true }));
+  await build(outdir);
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
@@ -83,11 +79,6 @@ export async function startPageServer(prometheusUrl: string): Promise<PageServer
     },
     fetch: (request) => fileIn(outdir, new URL(request.url).pathname.slice(1)),
   });
-  return {
-    url: `http://127.0.0.1:${server.port}/`,
-    async stop() {
-      await server.stop(true);
-      rmSync(outdir, { recursive: true, force: true });
-    },
-  };
+  onCleanup(() => server.stop(true));
+  return { url: `http://127.0.0.1:${server.port}/` };
 }

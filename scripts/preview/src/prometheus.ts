@@ -5,6 +5,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { onCleanup } from "./cleanup";
 import { COMPOSE_PROMETHEUS_FILE, readYaml } from "./repo";
 
 export const PROMETHEUS_BINARY = Bun.which("prometheus");
@@ -75,6 +76,7 @@ export async function startPrometheus(apiTarget: string, timeoutMs = 20_000): Pr
     }
     rmSync(dir, { recursive: true, force: true });
   };
+  onCleanup(stop);
 
   /** Polls `check` every 200 ms; on time-out stops Prometheus and throws with its log. */
   const poll = async (what: string, ms: number, check: () => Promise<boolean>) => {

@@ -1,4 +1,5 @@
 /** The real Storage API (`bun server/main.ts`) on 127.0.0.1 and a port the OS picks (PORT=0). */
+import { onCleanup } from "./cleanup";
 import { ROOT } from "./repo";
 
 export interface RunningService {
@@ -23,6 +24,7 @@ export async function startService(timeoutMs = 15_000): Promise<RunningService> 
     const exited = await Promise.race([proc.exited.then(() => true), Bun.sleep(10_000).then(() => false)]);
     if (!exited) proc.kill("SIGKILL");
   };
+  onCleanup(stop);
   // The start-up line (JSON on stdout) names the address; stdout is drained to the end so the
   // server never blocks on a full pipe.
   const address = new Promise<string | undefined>((resolve) => {

@@ -4,6 +4,9 @@
  * missing; in CI (CI set) that is a failure.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { chromiumInstalled } from "../src/browser";
 import {
   durationAxisShowsTimeUnits,
@@ -52,4 +55,49 @@ describe.skipIf(skip)("dashboards/storage-api.json drawn by @grafana/ui from a r
   test("the traffic got 200, 204 and 404", () => {
     expect(Object.keys(result?.statuses ?? {})).toEqual(expect.arrayContaining(["200", "204", "404"]));
   });
+});
+
+/** Processes whose environment names `tmp` as TMPDIR: the run and everything it started. */
+const startedWith = (tmp: string) =>
+  readdirSync("/proc").filter((pid) => {
+    try {
+      return /^\d+$/.test(pid) && readFileSync(`/proc/${pid}/environ`, "utf8").includes(`TMPDIR=${tmp}\0`);
+    } catch {
+      return false;
+    }
+  });
+
+describe.skipIf(skip)("bun run dashboard:preview, interrupted", () => {
+  test("stops what it started and removes its temporary folders on SIGINT and SIGTERM", async () => {
+    for (const [signal, code] of [
+      ["SIGINT", 130],
+      ["SIGTERM", 143],
+    ] as const) {
+      const tmp = mkdtempSync(join(tmpdir(), "preview-interrupted-"));
+      try {
+        const run = Bun.spawn(["bun", join(import.meta.dir, "../src/main.ts")], {
+          env: { ...process.env, TMPDIR: tmp, PREVIEW_TRAFFIC_MINUTES: "1" },
+          stdout: "pipe",
+          stderr: "ignore",
+        });
+        // Once traffic runs, the service, Prometheus and the page build are up, with their folders in `tmp`.
+        let output = "";
+        for await (const chunk of run.stdout) {
+          output += new TextDecoder().decode(chunk);
+          if (output.includes("traffic for")) break;
+        }
+        expect(readdirSync(tmp).length).toBeGreaterThan(0);
+        run.kill(signal);
+        expect(await run.exited).toBe(code);
+        expect({ signal, files: readdirSync(tmp), processes: startedWith(tmp) }).toEqual({
+          signal,
+          files: [],
+          processes: [],
+        });
+      } finally {
+        for (const pid of startedWith(tmp)) process.kill(Number(pid), "SIGKILL");
+        rmSync(tmp, { recursive: true, force: true });
+      }
+    }
+  }, 90_000);
 });

@@ -9,7 +9,7 @@ usage() {
   cat <<'TEXT'
 usage: scripts/generate_traffic.sh [BASE_URL] [CYCLES]
 
-  BASE_URL  the API's address (default: $BASE_URL, else http://localhost:5000)
+  BASE_URL  the API's address (default: $BASE_URL, else http://localhost:${API_PORT:-5000})
   CYCLES    PUT -> GET -> DELETE cycles, 8 in parallel (default: $CYCLES, else 1000)
 
 Prints the answers by method and status. Exit 0: all fine; 1: a 5xx or no answer; 2: bad
@@ -23,7 +23,7 @@ case "${1:-}" in
   -*) fail "unknown option '$1' (see --help)" ;;
 esac
 (( $# <= 2 )) || fail "at most 2 arguments, got $# (see --help)"
-base_url="${1:-${BASE_URL:-http://localhost:5000}}"
+base_url="${1:-${BASE_URL:-http://localhost:${API_PORT:-5000}}}"
 cycles="${2:-${CYCLES:-1000}}"
 [[ "$base_url" =~ ^https?://[^/]+ ]] || fail "BASE_URL must start with http:// or https://, got '${base_url}'"
 # A trailing slash would make every path start with //, which the API does not route.

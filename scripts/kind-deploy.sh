@@ -30,8 +30,8 @@ if [[ -z "$image" ]]; then
   exit 1
 fi
 
-# BuildKit (buildx, Docker's default builder) adds a provenance attestation that `kind load` cannot import
-# from Docker's containerd image store; the legacy builder makes none and has no --provenance flag.
+# buildx (Docker's default builder) attaches a provenance attestation, and with Docker's containerd image
+# store `kind load` then fails ("content digest ... not found"); the legacy builder has neither.
 if docker buildx version >/dev/null 2>&1; then
   docker buildx build --load --provenance=false --target production --tag "$image" .
 else

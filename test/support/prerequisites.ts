@@ -10,6 +10,9 @@ export const CI = Boolean(process.env.CI);
 
 export const PROMTOOL = Bun.which("promtool");
 export const PROMETHEUS = Bun.which("prometheus");
+export const AMTOOL = Bun.which("amtool");
+/** Debian names the Alertmanager binary prometheus-alertmanager; upstream's release calls it alertmanager. */
+export const ALERTMANAGER = Bun.which("prometheus-alertmanager") ?? Bun.which("alertmanager");
 export const KUBECTL = Bun.which("kubectl");
 export const DOCKER_COMPOSE = Bun.which("docker-compose");
 /** Go with Debian's go.starlark.net sources (GOPATH mode, offline): runs the Tiltfile. */
@@ -28,6 +31,18 @@ const prerequisites = [
     present: PROMETHEUS !== null,
     required: true,
     tests: "dashboard queries on a real Prometheus",
+  },
+  {
+    name: "amtool",
+    present: AMTOOL !== null,
+    required: true,
+    tests: "Alertmanager config and routing checks",
+  },
+  {
+    name: "prometheus-alertmanager",
+    present: ALERTMANAGER !== null,
+    required: true,
+    tests: "alerts reaching a real Alertmanager",
   },
   {
     name: "kubectl",

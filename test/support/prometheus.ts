@@ -1,9 +1,9 @@
 /**
- * Runs a throwaway real Prometheus (the binary on PATH; Debian's package in CI) on 127.0.0.1 and a free
- * port, with its config, TSDB and log in a fresh temporary directory outside the repository.
- * Always call stop() (afterAll / finally): it ends the process and deletes the directory.
+ * Throwaway real Prometheus and Alertmanager processes (the binaries on PATH; Debian's packages in CI) on
+ * 127.0.0.1 and a free port, each with its config, data and log in a fresh temporary directory outside the
+ * repository. Always call stop() (afterAll / finally): it ends the process and deletes the directory.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
@@ -14,13 +14,16 @@ export interface VectorSample {
   value: [number, string];
 }
 
-export interface RunningPrometheus {
+export interface Daemon {
   url: string;
-  /** Instant query, sent as a form POST like Grafana's data source (httpMethod: POST) does. */
-  query(expr: string, timeSeconds?: number): Promise<VectorSample[]>;
-  /** Prometheus' own log so far, for failure messages. */
+  /** The process' own log so far, for failure messages. */
   log(): string;
   stop(): Promise<void>;
+}
+
+export interface RunningPrometheus extends Daemon {
+  /** Instant query, sent as a form POST like Grafana's data source (httpMethod: POST) does. */
+  query(expr: string, timeSeconds?: number): Promise<VectorSample[]>;
 }
 
 export interface PrometheusOptions {
@@ -29,10 +32,12 @@ export interface PrometheusOptions {
   /** host:port that the job scrapes. */
   target: string;
   scrapeInterval: string;
+  /** A whole configuration instead of the one scrape job above, given Prometheus' own URL. */
+  config?: (url: string) => object;
   timeoutMs?: number;
 }
 
-/** A port that was free a moment ago; Prometheus cannot report a port it picked itself (":0"). */
+/** A port that was free a moment ago; neither daemon can report a port it picked itself (":0"). */
 function freePort(): number {
   const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
   const { port } = listener;
@@ -40,32 +45,21 @@ function freePort(): number {
   return port;
 }
 
-export async function startPrometheus(options: PrometheusOptions): Promise<RunningPrometheus> {
-  const dir = mkdtempSync(join(tmpdir(), "storage-api-prometheus-"));
-  const config = {
-    global: { scrape_interval: options.scrapeInterval, evaluation_interval: options.scrapeInterval },
-    scrape_configs: [{ job_name: options.jobName, static_configs: [{ targets: [options.target] }] }],
-  };
-  writeFileSync(join(dir, "prometheus.yml"), stringify(config));
-  const logPath = join(dir, "prometheus.log");
+/** Runs `command(dir, host:port)` and resolves once /-/ready answers 200; both daemons log to stderr. */
+async function startDaemon(
+  name: string,
+  command: (dir: string, address: string) => string[],
+  timeoutMs: number,
+): Promise<Daemon> {
+  const dir = mkdtempSync(join(tmpdir(), `storage-api-${name}-`));
+  const logPath = join(dir, `${name}.log`);
   const url = `http://127.0.0.1:${freePort()}`;
-  const proc = Bun.spawn(
-    [
-      options.binary,
-      `--config.file=${join(dir, "prometheus.yml")}`,
-      `--storage.tsdb.path=${join(dir, "data")}`,
-      `--web.listen-address=${new URL(url).host}`,
-    ],
-    // Prometheus logs to stderr only.
-    { stdin: "ignore", stdout: "ignore", stderr: Bun.file(logPath) },
-  );
-  const log = () => {
-    try {
-      return readFileSync(logPath, "utf8");
-    } catch {
-      return "";
-    }
-  };
+  const proc = Bun.spawn(command(dir, new URL(url).host), {
+    stdin: "ignore",
+    stdout: "ignore",
+    stderr: Bun.file(logPath),
+  });
+  const log = () => (existsSync(logPath) ? readFileSync(logPath, "utf8") : "");
   const stop = async () => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
     const exited = await Promise.race([proc.exited.then(() => true), Bun.sleep(10_000).then(() => false)]);
@@ -76,30 +70,48 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
     rmSync(dir, { recursive: true, force: true });
   };
 
-  const deadline = Date.now() + (options.timeoutMs ?? 15_000);
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (proc.exitCode !== null || proc.signalCode !== null) {
-      const output = log();
-      await stop();
-      throw new Error(`prometheus exited during start-up:\n${output}`);
-    }
     const ready = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1000) }).then(
       (response) => response.ok,
       () => false,
     );
-    if (ready) break;
-    if (Date.now() > deadline) {
+    if (ready) return { url, log, stop };
+    const exited = proc.exitCode !== null || proc.signalCode !== null;
+    if (exited || Date.now() > deadline) {
       const output = log();
       await stop();
-      throw new Error(`prometheus was not ready within ${options.timeoutMs ?? 15_000} ms:\n${output}`);
+      throw new Error(
+        `${name} ${exited ? "exited during start-up" : `not ready in ${timeoutMs} ms`}:\n${output}`,
+      );
     }
     await Bun.sleep(100);
   }
+}
+
+export async function startPrometheus(options: PrometheusOptions): Promise<RunningPrometheus> {
+  const daemon = await startDaemon(
+    "prometheus",
+    (dir, address) => {
+      const config = options.config?.(`http://${address}`) ?? {
+        global: { scrape_interval: options.scrapeInterval, evaluation_interval: options.scrapeInterval },
+        scrape_configs: [{ job_name: options.jobName, static_configs: [{ targets: [options.target] }] }],
+      };
+      writeFileSync(join(dir, "prometheus.yml"), stringify(config));
+      return [
+        options.binary,
+        `--config.file=${join(dir, "prometheus.yml")}`,
+        `--storage.tsdb.path=${join(dir, "data")}`,
+        `--web.listen-address=${address}`,
+      ];
+    },
+    options.timeoutMs ?? 15_000,
+  );
 
   async function query(expr: string, timeSeconds?: number): Promise<VectorSample[]> {
     const form = new URLSearchParams({ query: expr });
     if (timeSeconds !== undefined) form.set("time", String(timeSeconds));
-    const response = await fetch(`${url}/api/v1/query`, {
+    const response = await fetch(`${daemon.url}/api/v1/query`, {
       method: "POST",
       body: form,
       signal: AbortSignal.timeout(5000),
@@ -117,5 +129,20 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
     return body.data.result;
   }
 
-  return { url, query, log, stop };
+  return { ...daemon, query };
+}
+
+/** Alertmanager with the given config file, as is; a single instance (no cluster port). */
+export function startAlertmanager(binary: string, configFile: string, timeoutMs = 15_000): Promise<Daemon> {
+  return startDaemon(
+    "alertmanager",
+    (dir, address) => [
+      binary,
+      `--config.file=${configFile}`,
+      `--storage.path=${join(dir, "data")}`,
+      `--web.listen-address=${address}`,
+      "--cluster.listen-address=",
+    ],
+    timeoutMs,
+  );
 }

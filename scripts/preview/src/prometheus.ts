@@ -4,9 +4,9 @@
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { onCleanup } from "./cleanup";
-import { COMPOSE_PROMETHEUS_FILE, readYaml } from "./repo";
+import { COMPOSE_PROMETHEUS_FILE, ROOT, readYaml } from "./repo";
 
 export const PROMETHEUS_BINARY = Bun.which("prometheus");
 
@@ -32,13 +32,16 @@ function freePort(): number {
   return port;
 }
 
-/** The compose config with its targets pointed here; rules are dropped: no panel reads them. */
+/** The compose config with its targets pointed here, its rule files (the SLO panels read them) read from the
+ * repository, and no Alertmanager to send to. */
 function localConfig(apiTarget: string, selfTarget: string): { config: object; scrapeInterval: string } {
-  const { rule_files: _rules, ...config } = readYaml(COMPOSE_PROMETHEUS_FILE) as {
+  const { alerting: _alerting, ...config } = readYaml(COMPOSE_PROMETHEUS_FILE) as {
     global: { scrape_interval: string };
-    rule_files?: string[];
+    alerting?: unknown;
+    rule_files: string[];
     scrape_configs: ScrapeConfig[];
   };
+  config.rule_files = config.rule_files.map((path) => join(ROOT, "prometheus", basename(path)));
   const targets: Record<string, string> = { storage_api: apiTarget, prometheus: selfTarget };
   for (const job of config.scrape_configs) {
     const target = targets[job.job_name];

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { parse, stringify } from "yaml";
 import { PROMTOOL, skipWithout } from "./support/prerequisites";
+import { RULE_FILES } from "./support/prometheus";
 import { list, type Mapping, mapping, read, root, text } from "./support/repo";
 
 const config = (flavour: string) => mapping(parse(read(`prometheus/prometheus.${flavour}.yml`)), flavour);
@@ -18,8 +19,7 @@ const jobs = (config: Mapping) =>
 const apiJob = (config: Mapping) => jobs(config).find((job) => job.job_name === "storage_api") ?? {};
 const yamlOf = (path: string) => mapping(parse(read(path)), path);
 
-/** The rule files, as the configs name them in the container (/etc/prometheus/<name>), with their rules. */
-const RULE_FILES = list(config("compose").rule_files, "rule_files").map((path) => text(path, "rule file"));
+/** The rule files (as the compose config names them, at their repository paths), with their rules. */
 const ruleFiles = RULE_FILES.map((path) => ({
   name: basename(path),
   rules: list(yamlOf(`prometheus/${basename(path)}`).groups, "groups").flatMap((group) =>
@@ -62,8 +62,7 @@ describe("promtool", () => {
       const dir = mkdtempSync(join(tmpdir(), "storage-api-promtool-"));
       try {
         for (const flavour of ["compose", "kubernetes"]) {
-          const paths = ruleFiles.map(({ name }) => join(root, "prometheus", name));
-          const checked: Mapping = { ...config(flavour), rule_files: paths };
+          const checked: Mapping = { ...config(flavour), rule_files: RULE_FILES };
           checked.scrape_configs = jobs(checked).map(({ kubernetes_sd_configs, ...job }) =>
             kubernetes_sd_configs ? { ...job, static_configs: [{ targets: ["storage-api:5000"] }] } : job,
           );
@@ -104,7 +103,7 @@ describe("scrape configs", () => {
   test("scrape and evaluate every 5s, load every rule file, and send alerts to the stack's Alertmanager", () => {
     for (const flavour of ["compose", "kubernetes"]) {
       expect(config(flavour).global).toEqual({ scrape_interval: "5s", evaluation_interval: "5s" });
-      expect(config(flavour).rule_files).toEqual(RULE_FILES);
+      expect(config(flavour).rule_files).toEqual(ruleFiles.map(({ name }) => `/etc/prometheus/${name}`));
       expect(config(flavour).alerting).toEqual({
         alertmanagers: [{ static_configs: [{ targets: ["alertmanager:9093"] }] }],
       });
@@ -113,7 +112,7 @@ describe("scrape configs", () => {
     const others = readdirSync(join(root, "prometheus")).filter((name) =>
       /^(?!prometheus\.).*(?<!\.test)\.yml$/.test(name),
     );
-    expect(RULE_FILES).toEqual(others.sort().map((name) => `/etc/prometheus/${name}`));
+    expect(ruleFiles.map(({ name }) => name)).toEqual(others.sort());
   });
 
   test("kubernetes differs from compose only in how the storage_api job finds its pods", () => {

@@ -5,8 +5,15 @@
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { stringify } from "yaml";
+import { basename, join } from "node:path";
+import { parse, stringify } from "yaml";
+import { mapping, read, root, strings } from "./repo";
+
+/** The rule files the compose config loads, at their repository paths: every test Prometheus runs them. */
+export const RULE_FILES = strings(
+  mapping(parse(read("prometheus/prometheus.compose.yml")), "compose config").rule_files,
+  "rule_files",
+).map((path) => join(root, "prometheus", basename(path)));
 
 export interface VectorSample {
   metric: Record<string, string>;
@@ -16,7 +23,6 @@ export interface VectorSample {
 
 export interface Daemon {
   url: string;
-  /** The process' own log so far, for failure messages. */
   log(): string;
   stop(): Promise<void>;
 }
@@ -32,8 +38,8 @@ export interface PrometheusOptions {
   /** host:port that the job scrapes. */
   target: string;
   scrapeInterval: string;
-  /** A whole configuration instead of the one scrape job above, given Prometheus' own URL. */
-  config?: (url: string) => object;
+  /** host:port of an Alertmanager to send the alerts to. */
+  alertmanager?: string;
   timeoutMs?: number;
 }
 
@@ -93,8 +99,14 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
   const daemon = await startDaemon(
     "prometheus",
     (dir, address) => {
-      const config = options.config?.(`http://${address}`) ?? {
+      const config = {
         global: { scrape_interval: options.scrapeInterval, evaluation_interval: options.scrapeInterval },
+        rule_files: RULE_FILES,
+        alerting: {
+          alertmanagers: [
+            { static_configs: [{ targets: options.alertmanager ? [options.alertmanager] : [] }] },
+          ],
+        },
         scrape_configs: [{ job_name: options.jobName, static_configs: [{ targets: [options.target] }] }],
       };
       writeFileSync(join(dir, "prometheus.yml"), stringify(config));

@@ -50,7 +50,7 @@ if [[ "$had_api" == true ]]; then
   kubectl --context "$context" -n "$namespace" rollout restart deployment/storage-api
 fi
 
-for deployment in storage-api prometheus grafana; do
+for deployment in storage-api prometheus alertmanager grafana; do
   kubectl --context "$context" -n "$namespace" rollout status "deployment/$deployment" --timeout=180s
 done
 
@@ -58,5 +58,6 @@ cat <<TEXT
 Deployed. Reach the services through port-forwards (each blocks; run them in separate terminals):
   kubectl --context $context -n $namespace port-forward service/storage-api 5000:5000
   kubectl --context $context -n $namespace port-forward service/prometheus 9090:9090
+  kubectl --context $context -n $namespace port-forward service/alertmanager 9093:9093
   kubectl --context $context -n $namespace port-forward service/grafana 3000:3000
 TEXT

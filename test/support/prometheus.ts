@@ -35,10 +35,9 @@ export interface RunningPrometheus extends Daemon {
 export interface PrometheusOptions {
   binary: string;
   jobName: string;
-  /** host:port that the job scrapes. */
   target: string;
   scrapeInterval: string;
-  /** host:port of an Alertmanager to send the alerts to. */
+  /** host:port of the job's target, and of an Alertmanager to send alerts to. */
   alertmanager?: string;
   timeoutMs?: number;
 }
@@ -99,14 +98,11 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
   const daemon = await startDaemon(
     "prometheus",
     (dir, address) => {
+      const targets = options.alertmanager ? [options.alertmanager] : [];
       const config = {
         global: { scrape_interval: options.scrapeInterval, evaluation_interval: options.scrapeInterval },
         rule_files: RULE_FILES,
-        alerting: {
-          alertmanagers: [
-            { static_configs: [{ targets: options.alertmanager ? [options.alertmanager] : [] }] },
-          ],
-        },
+        alerting: { alertmanagers: [{ static_configs: [{ targets }] }] },
         scrape_configs: [{ job_name: options.jobName, static_configs: [{ targets: [options.target] }] }],
       };
       writeFileSync(join(dir, "prometheus.yml"), stringify(config));

@@ -7,13 +7,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { parse, stringify } from "yaml";
-import { mapping, read, root, strings } from "./repo";
+import { list, mapping, read, root, text } from "./repo";
 
 /** The rule files the compose config loads, at their repository paths: every test Prometheus runs them. */
-export const RULE_FILES = strings(
+export const RULE_FILES = list(
   mapping(parse(read("prometheus/prometheus.compose.yml")), "compose config").rule_files,
   "rule_files",
-).map((path) => join(root, "prometheus", basename(path)));
+).map((path) => join(root, "prometheus", basename(text(path, "rule file"))));
 
 export interface VectorSample {
   metric: Record<string, string>;

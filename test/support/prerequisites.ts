@@ -14,6 +14,7 @@ export const AMTOOL = Bun.which("amtool");
 /** Debian names the Alertmanager binary prometheus-alertmanager; upstream's release calls it alertmanager. */
 export const ALERTMANAGER = Bun.which("prometheus-alertmanager") ?? Bun.which("alertmanager");
 export const KUBECTL = Bun.which("kubectl");
+export const REDIS_SERVER = Bun.which("redis-server");
 export const DOCKER_COMPOSE = Bun.which("docker-compose");
 /** Go with Debian's go.starlark.net sources (GOPATH mode, offline): runs the Tiltfile. */
 export const STARLARK_GOPATH = "/usr/share/gocode";
@@ -56,6 +57,12 @@ const prerequisites = [
     present: GO !== null,
     required: true,
     tests: "Tiltfile run in Starlark",
+  },
+  {
+    name: "redis-server",
+    present: REDIS_SERVER !== null,
+    required: true,
+    tests: "the Redis store: contract, outage and 507 tests",
   },
 ];
 

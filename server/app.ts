@@ -8,8 +8,10 @@ import { collectEvery } from "./garbage";
 import { validIds } from "./ids";
 import { describeError, type Logger, silentLogger } from "./log";
 import { createMetrics, FALLBACK_ROUTE } from "./metrics";
-import { empty, jsonError } from "./responses";
-import { MemoryStore, type Store } from "./store";
+import { RedisStore } from "./redis-store";
+import { empty, jsonError, RETRY } from "./responses";
+import { MemoryStore, type Store, StoreUnavailable } from "./store";
+import { observed } from "./store-metrics";
 import { uploadBudget } from "./uploads";
 
 export const ROUTE = "/api/buckets/:id";
@@ -19,7 +21,7 @@ const RAW = { parse: "none" } as const;
 const notFound = () => jsonError(404, "not found");
 
 export interface AppOptions
-  extends Partial<Pick<Config, "maxBodyBytes" | "maxStoreBytes" | "maxInflightBytes">> {
+  extends Partial<Pick<Config, "maxBodyBytes" | "maxStoreBytes" | "maxInflightBytes" | "storeUrl">> {
   store?: Store;
   /** False leaves the metrics plugin and /metrics out (the benchmark's baseline). */
   metrics?: boolean;
@@ -31,12 +33,15 @@ export interface AppOptions
 
 export function createApp(options: AppOptions = {}) {
   const limits = { ...DEFAULTS, ...options };
-  const store = options.store ?? new MemoryStore(limits.maxStoreBytes);
+  const stored =
+    options.store ??
+    (limits.storeUrl ? new RedisStore(limits.storeUrl) : new MemoryStore(limits.maxStoreBytes));
   const lifecycle = options.lifecycle ?? { ready: true };
   const log = options.logger ?? silentLogger;
   const uploads = uploadBudget(limits, collectEvery(limits.maxStoreBytes));
   const downloads = downloadBudget(limits.maxInflightBytes);
-  const metrics = options.metrics === false ? undefined : createMetrics(store, options.registry);
+  const metrics = options.metrics === false ? undefined : createMetrics(stored, options.registry);
+  const store = metrics ? observed(stored, metrics.registry) : stored;
   // Series the alerts divide by exist at zero from the start, so rate() has a first sample.
   for (const [method = "", status = ""] of ["GET 200", "PUT 200", "DELETE 204"].map((s) => s.split(" ")))
     metrics?.duration.zero({ method, path: ROUTE, status });
@@ -49,6 +54,7 @@ export function createApp(options: AppOptions = {}) {
       .use(metrics?.plugin ?? new Elysia())
       .onError({ as: "global" }, ({ code, error, request }) => {
         if (code === "NOT_FOUND") return notFound();
+        if (error instanceof StoreUnavailable) return jsonError(503, "store unavailable", RETRY);
         log("error", "request failed with 500", { method: request.method, code, ...describeError(error) });
         return jsonError(500, "internal server error");
       })

@@ -14,6 +14,8 @@ export interface Config {
   drainDelayMs: number;
   /** After the drain: how long in-flight requests may take before connections are closed. */
   shutdownTimeoutMs: number;
+  /** Unset: the objects live in this process. redis:// or rediss://: in that server (server/redis-store.ts). */
+  storeUrl?: string;
 }
 
 export const MIB = 1024 * 1024;
@@ -31,9 +33,9 @@ export const DEFAULTS: Config = {
 };
 
 /** Memory (RSS) the process may reach whatever clients do: the container limit of compose and Kubernetes. */
-export function memoryLimitBytes(config: Pick<Config, "maxStoreBytes" | "maxInflightBytes">): number {
-  // docs/decisions.md#memory says where each term comes from.
-  return 4 * config.maxStoreBytes + 2 * config.maxInflightBytes + 128 * MIB;
+export function memoryLimitBytes(c: Pick<Config, "maxStoreBytes" | "maxInflightBytes" | "storeUrl">): number {
+  // docs/decisions.md#memory says where each term comes from; with STORE_URL the store is not in this process.
+  return 4 * (c.storeUrl ? 0 : c.maxStoreBytes) + 2 * c.maxInflightBytes + 128 * MIB;
 }
 
 export class ConfigError extends Error {
@@ -79,7 +81,12 @@ export function loadConfig(env: Env = process.env): Config {
     maxInflightBytes: integer(env, "MAX_INFLIGHT_BYTES", DEFAULTS.maxInflightBytes, 1, 1024 * 1024 * MIB),
     drainDelayMs: integer(env, "DRAIN_DELAY_MS", DEFAULTS.drainDelayMs, 0, 10 * minutes),
     shutdownTimeoutMs: integer(env, "SHUTDOWN_TIMEOUT_MS", DEFAULTS.shutdownTimeoutMs, 0, 10 * minutes),
+    storeUrl: env.STORE_URL || undefined,
   };
+  if (config.storeUrl && !/^rediss?:\/\/\S+$/.test(config.storeUrl))
+    throw new ConfigError(
+      "STORE_URL must be a redis:// or rediss:// URL (not echoed: it may hold a password)",
+    );
   const body: [string, number] = ["MAX_BODY_BYTES", config.maxBodyBytes];
   atMost(
     body,

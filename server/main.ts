@@ -38,5 +38,7 @@ log("info", "storage api listening", {
   version: VERSION,
   bun: Bun.version,
   ...config,
+  // A password in STORE_URL stays out of the logs.
+  storeUrl: config.storeUrl?.replace(/:[^:@/]*@/, ":***@"),
   port,
 });

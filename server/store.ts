@@ -11,6 +11,9 @@ export interface Store {
   ready(): Promise<boolean>;
 }
 
+/** The store cannot answer now; the message is the outcome, "error" or "timeout". The request gets 503. */
+export class StoreUnavailable extends Error {}
+
 /** Measured memory of one stored object beyond its payload and id, rounded up (docs/decisions.md#memory). */
 export const OBJECT_OVERHEAD_BYTES = 1024;
 

@@ -16,15 +16,7 @@ export interface RedisOptions {
   durable?: boolean;
 }
 
-export interface RunningRedis {
-  url: string;
-  start(): Promise<void>;
-  /** SIGKILL: a crash, no goodbye to the clients. */
-  stop(): Promise<void>;
-  pause(): void;
-  resume(): void;
-  close(): Promise<void>;
-}
+export type RunningRedis = Awaited<ReturnType<typeof startRedis>>;
 
 function freePort(): number {
   const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
@@ -32,7 +24,7 @@ function freePort(): number {
   return listener.port;
 }
 
-export async function startRedis(options: RedisOptions = {}): Promise<RunningRedis> {
+export async function startRedis(options: RedisOptions = {}) {
   const dir = mkdtempSync(join(tmpdir(), "storage-api-redis-"));
   const port = freePort();
   const args = [
@@ -61,6 +53,7 @@ export async function startRedis(options: RedisOptions = {}): Promise<RunningRed
     }
   }
 
+  /** SIGKILL: a crash, no goodbye to the clients. */
   async function stop() {
     proc?.kill("SIGCONT");
     kill();

@@ -7,6 +7,7 @@ import { memoryPerObject } from "./memory";
 import { checkMetrics } from "./metrics-check";
 import { benchOptions } from "./options";
 import { type Server, startServer, stopAll } from "./proc";
+import { startRedis } from "./redis";
 import { type Comparison, comparisonTable, memoryTable, metricsTable, variantTable, version } from "./report";
 import { num } from "./stats";
 import { CONNECTIONS, runWrk, type WrkResult, wrkVersion } from "./wrk";
@@ -15,12 +16,13 @@ const { rounds: ROUNDS, seconds: SECONDS } = benchOptions();
 const [ALONE_SECONDS, MEMORY_RUNS] = [3, 3];
 const TWIN = "service (2nd process)";
 const other = process.env.BENCH_SERVICE_DIR ? [`service@${process.env.BENCH_SERVICE_DIR}`] : [];
-const labels = ["service", TWIN, "service-no-metrics", "minimal", "peer", ...other];
+const labels = ["service", TWIN, "service-no-metrics", "service-redis", "minimal", "peer", ...other];
 const aaPair: Comparison = { a: "service", b: TWIN, what: "two processes of one variant (A/A)", rounds: [] };
 const comparisons: Comparison[] = [
   { a: "service", b: "service-no-metrics", what: "the metrics' cost", rounds: [] },
   { a: "service", b: "minimal", what: "the whole service's overhead", budget: true, rounds: [] },
   { a: "peer", b: "service-no-metrics", what: "the peer plugin's cost", rounds: [] },
+  { a: "service-redis", b: "service", what: "the API's own cost of a Redis store", rounds: [] },
   aaPair,
   ...other.map((a) => ({ a, b: "service", what: "the other checkout against this one", rounds: [] })),
 ];
@@ -47,6 +49,7 @@ try {
     progress(`memory, ${c.count} objects of ${c.size} bytes`);
     for (let i = 0; i < MEMORY_RUNS; i++) c.runs.push(await memoryPerObject(c.count, c.size));
   }
+  process.env.BENCH_REDIS_URL = await startRedis();
   const servers = new Map<string, Server>();
   for (const label of labels)
     servers.set(label, await startServer(label === TWIN ? "service" : label, label));

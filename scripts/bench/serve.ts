@@ -10,6 +10,9 @@ import { createMinimalApp } from "./minimal-server";
 
 async function build(variant: string) {
   if (variant === "service") return createApp({ logger: silentLogger });
+  // The same service with its objects in a redis-server (scripts/bench/redis.ts passes its URL).
+  if (variant === "service-redis")
+    return createApp({ logger: silentLogger, storeUrl: process.env.BENCH_REDIS_URL });
   if (variant === "service-no-metrics") return createApp({ metrics: false, logger: silentLogger });
   if (variant === "minimal") return createMinimalApp();
   // The peer plugin as its README says: used before the routes, default options.

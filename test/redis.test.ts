@@ -6,14 +6,16 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Deployment, type IDeployment } from "kubernetes-models/apps/v1";
 import { type INetworkPolicy, NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
 import { type IPodDisruptionBudget, PodDisruptionBudget } from "kubernetes-models/policy/v1";
+import { parseAllDocuments } from "yaml";
 import { ConfigError, loadConfig, MIB, memoryLimitBytes } from "../server/config";
 import { COMMAND_TIMEOUT_MS } from "../server/redis-store";
 import { testApp } from "./support/app";
-import { type K8sObject, render } from "./support/k8s";
 import { KUBECTL, REDIS_SERVER, skipWithout } from "./support/prerequisites";
 import { type RunningRedis, startRedis } from "./support/redis";
+import { root } from "./support/repo";
 
 const binary = Uint8Array.from({ length: 256 }, (_, i) => i);
+const STORE_CALLS = "storage_api_store_operation_duration_seconds_count";
 const bytesOf = async (response: Response) => new Uint8Array(await response.arrayBuffer());
 
 test("STORE_URL selects Redis, must be redis:// or rediss://, and takes the store out of the memory limit", () => {
@@ -44,10 +46,8 @@ describe.skipIf(skipWithout(REDIS_SERVER))("the API on a real redis-server", () 
       expect(await bytesOf(await request("GET", id))).toEqual(new Uint8Array());
       expect((await request("DELETE", id)).status).toBe(204);
       expect([(await request("GET", id)).status, (await request("DELETE", id)).status]).toEqual([404, 404]);
-      const count = (await samples()).filter(
-        (s) => s.name === "storage_api_store_operation_duration_seconds_count",
-      );
-      expect(count.map((s) => `${s.labels.operation} ${s.labels.outcome} ${s.value}`).sort()).toEqual([
+      const calls = (await samples()).filter((s) => s.name === STORE_CALLS);
+      expect(calls.map((s) => `${s.labels.operation} ${s.labels.outcome} ${s.value}`).sort()).toEqual([
         "delete ok 2",
         "get ok 3",
         "put ok 2",
@@ -123,13 +123,19 @@ describe.skipIf(skipWithout(REDIS_SERVER))("the API on a real redis-server", () 
   });
 });
 
+type K8sObject = { kind: string; metadata: { name: string } };
+function render(dir: string): K8sObject[] {
+  const run = Bun.spawnSync([KUBECTL ?? "kubectl", "kustomize", `${root}/${dir}`]);
+  if (!run.success) throw new Error(`kubectl kustomize ${dir}: ${run.stderr}`);
+  return parseAllDocuments(String(run.stdout)).map((document) => document.toJS() as K8sObject);
+}
+
 describe.skipIf(skipWithout(KUBECTL))("kubectl kustomize k8s/scaled", () => {
-  const objects = () => render("k8s/scaled");
-  const find = (kind: string, name: string) => {
-    const found = objects().find((o) => o.kind === kind && o.metadata.name === name);
-    if (!found) throw new Error(`no ${kind} ${name} in k8s/scaled`);
-    return found;
-  };
+  let rendered: K8sObject[] | undefined;
+  const objects = () => (rendered ??= render("k8s/scaled"));
+  // A missing object reads as an empty one, which every assertion below then fails on.
+  const find = (kind: string, name: string) =>
+    objects().find((o) => o.kind === kind && o.metadata.name === name) ?? { kind, metadata: { name } };
   const deployment = (name: string) => new Deployment(find("Deployment", name) as unknown as IDeployment);
   const container = (name: string) => deployment(name).spec?.template.spec?.containers[0];
   const policies = () =>
@@ -139,7 +145,6 @@ describe.skipIf(skipWithout(KUBECTL))("kubectl kustomize k8s/scaled", () => {
 
   test("three API replicas roll one new pod in before an old one leaves, spread over nodes, one disruption at a time", () => {
     const api = deployment("storage-api");
-    api.validate();
     const labels = api.spec?.template.metadata?.labels ?? {};
     expect(api.spec?.replicas).toBe(3);
     expect(api.spec?.strategy).toEqual({
@@ -160,9 +165,7 @@ describe.skipIf(skipWithout(KUBECTL))("kubectl kustomize k8s/scaled", () => {
     const service = find("Service", "valkey") as K8sObject & { spec: { ports: { port: number }[] } };
     expect(env.STORE_URL).toBe(`redis://${service.metadata.name}:${service.spec.ports[0]?.port}`);
     expect(env.MAX_STORE_BYTES).toBeUndefined();
-    const valkey = deployment("valkey");
-    valkey.validate();
-    expect(valkey.spec?.replicas).toBe(1);
+    expect(deployment("valkey").spec?.replicas).toBe(1);
     const args = container("valkey")?.args ?? [];
     const flag = (name: string) => args[args.indexOf(`--${name}`) + 1];
     expect([flag("maxmemory-policy"), flag("save"), flag("appendonly")]).toEqual(["noeviction", "", "no"]);
@@ -172,10 +175,15 @@ describe.skipIf(skipWithout(KUBECTL))("kubectl kustomize k8s/scaled", () => {
   });
 
   test("the policies admit only the API to Valkey, and only Prometheus and labelled clients to the API", () => {
-    for (const policy of policies()) policy.validate();
+    for (const object of [...policies(), deployment("storage-api"), deployment("valkey")]) object.validate();
     const pods = objects()
       .filter((o) => o.kind === "Deployment")
-      .map((o) => ({ name: o.metadata.name, namespace: "storage-api", labels: podLabels(o) }));
+      .map((o) => o.metadata.name)
+      .map((name) => ({
+        name,
+        namespace: "storage-api",
+        labels: deployment(name).spec?.template.metadata?.labels ?? {},
+      }));
     const sources = [
       ...pods,
       { name: "labelled client", namespace: "elsewhere", labels: { "storage-api/client": "true" } },
@@ -212,8 +220,4 @@ describe.skipIf(skipWithout(KUBECTL))("kubectl kustomize k8s/scaled", () => {
 /** A matchLabels selector; {} or none selects everything. */
 function matches(selector: Record<string, string> | undefined, labels: Record<string, string>): boolean {
   return Object.entries(selector ?? {}).every(([key, value]) => labels[key] === value);
-}
-
-function podLabels(object: K8sObject): Record<string, string> {
-  return new Deployment(object as unknown as IDeployment).spec?.template.metadata?.labels ?? {};
 }

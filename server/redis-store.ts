@@ -16,7 +16,6 @@ export class RedisStore implements Store {
   get = (id: string) => this.#call(async (redis) => (await redis.getBuffer(id)) ?? undefined);
   delete = (id: string) => this.#call(async (redis) => (await redis.del(id)) > 0);
   ready = () => this.#call((redis) => redis.ping()).then(Boolean, () => false);
-
   // With noeviction a write past maxmemory is refused ("OOM ...") and nothing changes: a 507.
   put = (id: string, bytes: Uint8Array) =>
     this.#call((redis) =>

@@ -12,12 +12,13 @@ export function observed(store: Store, registry: Registry): Store {
     registers: [registry],
   });
   const time = async <T>(operation: string, call: () => Promise<T>, ifFalse = "ok") => {
-    const end = duration.startTimer({ operation });
+    const t = performance.now();
+    const seen = (outcome: string) => duration.observe({ operation, outcome }, (performance.now() - t) / 1e3);
     const result = await call().catch((error) => {
-      end({ outcome: error instanceof StoreUnavailable ? error.message : "error" });
+      seen(error instanceof StoreUnavailable ? error.message : "error");
       throw error;
     });
-    end({ outcome: result === false ? ifFalse : "ok" });
+    seen(result === false ? ifFalse : "ok");
     return result;
   };
   return {

@@ -34,8 +34,8 @@ export const DEFAULTS: Config = {
 
 /** Memory (RSS) the process may reach whatever clients do: the container limit of compose and Kubernetes. */
 export function memoryLimitBytes(c: Pick<Config, "maxStoreBytes" | "maxInflightBytes" | "storeUrl">): number {
-  // docs/decisions.md#memory says where each term comes from; with STORE_URL the store is not in this process.
-  return 4 * (c.storeUrl ? 0 : c.maxStoreBytes) + 2 * c.maxInflightBytes + 128 * MIB;
+  // docs/decisions.md#memory says where each term comes from; with STORE_URL, garbage replaces the store.
+  return 4 * (c.storeUrl ? c.maxInflightBytes : c.maxStoreBytes) + 2 * c.maxInflightBytes + 128 * MIB;
 }
 
 export class ConfigError extends Error {
@@ -84,9 +84,7 @@ export function loadConfig(env: Env = process.env): Config {
     storeUrl: env.STORE_URL || undefined,
   };
   if (config.storeUrl && !/^rediss?:\/\/\S+$/.test(config.storeUrl))
-    throw new ConfigError(
-      "STORE_URL must be a redis:// or rediss:// URL (not echoed: it may hold a password)",
-    );
+    throw new ConfigError("STORE_URL must be a redis:// or rediss:// URL");
   const body: [string, number] = ["MAX_BODY_BYTES", config.maxBodyBytes];
   atMost(
     body,

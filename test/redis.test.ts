@@ -23,7 +23,7 @@ test("STORE_URL selects Redis, must be redis:// or rediss://, and takes the stor
   expect(loadConfig({ STORE_URL: "rediss://:pw@valkey:6379" }).storeUrl).toBe("rediss://:pw@valkey:6379");
   for (const bad of ["valkey:6379", "http://valkey", "redis://"])
     expect(() => loadConfig({ STORE_URL: bad })).toThrow(ConfigError);
-  expect(memoryLimitBytes(loadConfig({ STORE_URL: "redis://valkey" }))).toBe(256 * MIB);
+  expect(memoryLimitBytes(loadConfig({ STORE_URL: "redis://valkey" }))).toBe(512 * MIB);
 });
 
 describe.skipIf(skipWithout(REDIS_SERVER))("the API on a real redis-server", () => {
@@ -164,7 +164,6 @@ describe.skipIf(skipWithout(KUBECTL))("kubectl kustomize k8s/scaled", () => {
     const env = Object.fromEntries((container("storage-api")?.env ?? []).map((e) => [e.name, e.value]));
     const service = find("Service", "valkey") as K8sObject & { spec: { ports: { port: number }[] } };
     expect(env.STORE_URL).toBe(`redis://${service.metadata.name}:${service.spec.ports[0]?.port}`);
-    expect(env.MAX_STORE_BYTES).toBeUndefined();
     expect(deployment("valkey").spec?.replicas).toBe(1);
     const args = container("valkey")?.args ?? [];
     const flag = (name: string) => args[args.indexOf(`--${name}`) + 1];
@@ -186,7 +185,8 @@ describe.skipIf(skipWithout(KUBECTL))("kubectl kustomize k8s/scaled", () => {
       }));
     const sources = [
       ...pods,
-      { name: "labelled client", namespace: "elsewhere", labels: { "storage-api/client": "true" } },
+      { name: "labelled client", namespace: "storage-api", labels: { "storage-api/client": "true" } },
+      { name: "labelled elsewhere", namespace: "elsewhere", labels: { "storage-api/client": "true" } },
       { name: "other pod", namespace: "elsewhere", labels: {} },
     ];
     const admitted = (target: string, port: number) => {

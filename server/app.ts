@@ -33,12 +33,14 @@ export interface AppOptions
 
 export function createApp(options: AppOptions = {}) {
   const limits = { ...DEFAULTS, ...options };
+  // Garbage is bounded by bodies allocated between collections: at most the store, or with Redis the in-flight.
+  const collect = collectEvery(limits.storeUrl ? limits.maxInflightBytes : limits.maxStoreBytes);
   const stored =
     options.store ??
-    (limits.storeUrl ? new RedisStore(limits.storeUrl) : new MemoryStore(limits.maxStoreBytes));
+    (limits.storeUrl ? new RedisStore(limits.storeUrl, collect) : new MemoryStore(limits.maxStoreBytes));
   const lifecycle = options.lifecycle ?? { ready: true };
   const log = options.logger ?? silentLogger;
-  const uploads = uploadBudget(limits, collectEvery(limits.maxStoreBytes));
+  const uploads = uploadBudget(limits, collect);
   const downloads = downloadBudget(limits.maxInflightBytes);
   const metrics = options.metrics === false ? undefined : createMetrics(stored, options.registry);
   const store = metrics ? observed(stored, metrics.registry) : stored;

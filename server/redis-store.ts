@@ -9,11 +9,20 @@ const OPTIONS = { enableOfflineQueue: false, autoReconnect: false, connectionTim
 
 export class RedisStore implements Store {
   readonly #client: RedisClient;
-  constructor(url: string) {
+  /** `allocated` hears of every object fetched: each GET is a new buffer, garbage once it is sent. */
+  constructor(
+    url: string,
+    readonly allocated: (bytes: number) => void = () => {},
+  ) {
     this.#client = new RedisClient(url, OPTIONS);
   }
 
-  get = (id: string) => this.#call(async (redis) => (await redis.getBuffer(id)) ?? undefined);
+  get = (id: string) =>
+    this.#call(async (redis) => {
+      const bytes = await redis.getBuffer(id);
+      if (bytes) this.allocated(bytes.byteLength);
+      return bytes ?? undefined;
+    });
   delete = (id: string) => this.#call(async (redis) => (await redis.del(id)) > 0);
   ready = () => this.#call((redis) => redis.ping()).then(Boolean, () => false);
   // With noeviction a write past maxmemory is refused ("OOM ...") and nothing changes: a 507.

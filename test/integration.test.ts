@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { queries } from "./support/dashboard";
 import { PROMETHEUS, skipWithout } from "./support/prerequisites";
-import { type RunningPrometheus, startPrometheus } from "./support/prometheus";
+import { type RunningPrometheus, startPrometheus, waitFor } from "./support/prometheus";
 import { type RunningServer, startServer } from "./support/server";
 
 /** Faster than the real stack's 5 s, so the test needs seconds. */
@@ -17,15 +17,6 @@ function substituteGrafanaVariables(expr: string): string {
   const result = expr.replaceAll("$__rate_interval", "15s");
   if (result.includes("$")) throw new Error(`unknown Grafana variable in ${expr}`);
   return result;
-}
-
-/** Polls until check() returns a value, or throws after timeoutMs naming what it waited for. */
-async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
-  for (const deadline = Date.now() + timeoutMs; ; await Bun.sleep(100)) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-  }
 }
 
 /** PUT -> GET -> DELETE cycles on buckets 1..8, a GET of a deleted bucket, an unknown path and a 405. */
@@ -63,15 +54,12 @@ describe.skipIf(skipWithout(PROMETHEUS))("dashboard queries on a real Prometheus
   };
 
   beforeAll(async () => {
-    if (PROMETHEUS === null)
-      throw new Error("CI is set but `prometheus` is not on PATH: install the Debian package");
     server = await startServer();
-    const running = await startPrometheus({
-      binary: PROMETHEUS,
-      jobName: "storage_api",
-      target: new URL(server.url).host,
-      scrapeInterval: `${SCRAPE_INTERVAL_MS / 1000}s`,
-    });
+    const running = await startPrometheus(
+      "storage_api",
+      new URL(server.url).host,
+      `${SCRAPE_INTERVAL_MS / 1000}s`,
+    );
     prometheus = running;
     // The newest successful scrape's start (ms). timestamp() must take the bare selector, not `up == 1`.
     const lastScrapeMs = async () => {
@@ -126,3 +114,22 @@ describe.skipIf(skipWithout(PROMETHEUS))("dashboard queries on a real Prometheus
     expect(seconds > 0 && seconds < 1).toBe(true);
   });
 });
+
+/** "Instances Up" reads 0, not "No data", when Prometheus has no storage_api target at all (a Pending pod). */
+test.skipIf(skipWithout(PROMETHEUS))(
+  "Instances Up reads 0 on a Prometheus with no API target",
+  async () => {
+    // Another job, scraping a closed port: Prometheus has data, none of it from job storage_api.
+    const prometheus = await startPrometheus("something_else", "127.0.0.1:1", "1s");
+    try {
+      const scraped = async () => ((await prometheus.query("up")).length > 0 ? true : undefined);
+      await waitFor("a scrape", 10_000, scraped);
+      expect(await prometheus.query('up{job="storage_api"}')).toEqual([]);
+      const expr = queries.find(({ panel }) => panel === "Instances Up")?.expr ?? "no panel";
+      expect((await prometheus.query(expr)).map((sample) => sample.value[1])).toEqual(["0"]);
+    } finally {
+      await prometheus.stop();
+    }
+  },
+  30_000,
+);

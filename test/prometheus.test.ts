@@ -8,36 +8,25 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { parse, stringify } from "yaml";
+import { stringify } from "yaml";
 import { PROMTOOL, skipWithout } from "./support/prerequisites";
 import { RULE_FILES } from "./support/prometheus";
-import { list, type Mapping, mapping, read, root, text } from "./support/repo";
+import { type Any, read, readYaml, root } from "./support/repo";
 
-const config = (flavour: string) => mapping(parse(read(`prometheus/prometheus.${flavour}.yml`)), flavour);
-const jobs = (config: Mapping) =>
-  list(config.scrape_configs, "scrape_configs").map((entry) => mapping(entry, "scrape config"));
-const apiJob = (config: Mapping) => jobs(config).find((job) => job.job_name === "storage_api") ?? {};
-const yamlOf = (path: string) => mapping(parse(read(path)), path);
+const config = (flavour: string) => readYaml(`prometheus/prometheus.${flavour}.yml`);
+const apiJob = (config: Any) => config.scrape_configs.find((job: Any) => job.job_name === "storage_api");
 
 /** The rule files (as the compose config names them, at their repository paths), with their rules. */
 const ruleFiles = RULE_FILES.map((path) => ({
   name: basename(path),
-  rules: list(yamlOf(`prometheus/${basename(path)}`).groups, "groups").flatMap((group) =>
-    list(mapping(group, "group").rules, "rules").map((rule) => mapping(rule, "rule")),
-  ),
+  rules: readYaml(`prometheus/${basename(path)}`).groups.flatMap((group: Any) => group.rules) as Any[],
 }));
 const TEST_FILES = readdirSync(join(root, "prometheus")).filter((name) => name.endsWith(".test.yml"));
 
 const alerts = ruleFiles.flatMap(({ name, rules }) =>
   rules
     .filter((rule) => rule.alert !== undefined)
-    .map((rule) => ({
-      file: name,
-      alert: text(rule.alert, "alert"),
-      waits: rule.for !== undefined,
-      labels: mapping(rule.labels, "labels"),
-      annotations: mapping(rule.annotations, "annotations"),
-    })),
+    .map(({ alert, labels, annotations, for: waits }) => ({ file: name, alert, waits, labels, annotations })),
 );
 const alertNames = [...new Set(alerts.map((rule) => rule.alert))];
 
@@ -62,8 +51,8 @@ describe("promtool", () => {
       const dir = mkdtempSync(join(tmpdir(), "storage-api-promtool-"));
       try {
         for (const flavour of ["compose", "kubernetes"]) {
-          const checked: Mapping = { ...config(flavour), rule_files: RULE_FILES };
-          checked.scrape_configs = jobs(checked).map(({ kubernetes_sd_configs, ...job }) =>
+          const checked = { ...config(flavour), rule_files: RULE_FILES };
+          checked.scrape_configs = checked.scrape_configs.map(({ kubernetes_sd_configs, ...job }: Any) =>
             kubernetes_sd_configs ? { ...job, static_configs: [{ targets: ["storage-api:5000"] }] } : job,
           );
           writeFileSync(join(dir, `${flavour}.yml`), stringify(checked));
@@ -85,9 +74,7 @@ describe("promtool", () => {
   test.skipIf(skipPromtool)(
     "passes the unit tests of every rule file",
     () => {
-      const tested = TEST_FILES.flatMap((file) =>
-        list(yamlOf(`prometheus/${file}`).rule_files, "rule_files").map((path) => text(path, "rule file")),
-      );
+      const tested = TEST_FILES.flatMap((file) => readYaml(`prometheus/${file}`).rule_files);
       expect(tested.sort()).toEqual(ruleFiles.map(({ name }) => name).sort());
       const result = promtool("test", "rules", ...TEST_FILES.map((file) => `prometheus/${file}`));
       expect({ exitCode: result.exitCode, failed: result.output.includes("FAILED") }).toEqual({
@@ -116,10 +103,10 @@ describe("scrape configs", () => {
   });
 
   test("kubernetes differs from compose only in how the storage_api job finds its pods", () => {
-    const withoutDiscovery = (config: Mapping) => ({
+    const withoutDiscovery = (config: Any) => ({
       ...config,
-      scrape_configs: jobs(config).map(
-        ({ static_configs, kubernetes_sd_configs, relabel_configs, ...job }) =>
+      scrape_configs: config.scrape_configs.map(
+        ({ static_configs, kubernetes_sd_configs, relabel_configs, ...job }: Any) =>
           job.job_name === "storage_api" ? job : { static_configs, ...job },
       ),
     });
@@ -151,21 +138,18 @@ describe("alerts", () => {
 
   test("every alert rule is tested firing and every alert silent, at Prometheus' interval where a rule has `for:`", () => {
     const cases = TEST_FILES.flatMap((file) => {
-      const tests = yamlOf(`prometheus/${file}`);
-      const loads = list(tests.rule_files, "rule_files");
+      const tests = readYaml(`prometheus/${file}`);
+      const loads = tests.rule_files;
       // `for:` timings hold for the real Prometheus only at its evaluation interval; without `for:` a
       // coarser interval only rounds when an alert is seen.
       if (alerts.some((rule) => rule.waits && loads.includes(rule.file))) {
         expect({ file, interval: tests.evaluation_interval }).toEqual({ file, interval: "5s" });
       }
-      return list(tests.tests, "tests").flatMap((group) =>
-        list(mapping(group, "group").alert_rule_test ?? [], "alert_rule_test").map((entry) => {
-          const check = mapping(entry, "alert_rule_test");
-          const fired = list(check.exp_alerts, "exp_alerts").map(
-            (alert) => mapping(alert, "alert").exp_labels,
-          );
-          return { alertname: check.alertname, fired: fired.map((labels) => mapping(labels, "exp_labels")) };
-        }),
+      return tests.tests.flatMap((group: Any) =>
+        (group.alert_rule_test ?? []).map(({ alertname, exp_alerts }: Any) => ({
+          alertname,
+          fired: exp_alerts.map((alert: Any) => alert.exp_labels),
+        })),
       );
     });
     for (const { alert, labels } of alerts) {
@@ -173,7 +157,7 @@ describe("alerts", () => {
       const fires = cases.some(
         ({ alertname, fired }) =>
           alertname === alert &&
-          fired.some((got) => Object.entries(labels).every(([key, value]) => got[key] === value)),
+          fired.some((got: Any) => Object.entries(labels).every(([key, value]) => got[key] === value)),
       );
       expect({ alert, labels, fires }).toEqual({ alert, labels, fires: true });
       expect(cases).toContainEqual({ alertname: alert, fired: [] });

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { REDIS_SERVER } from "./prerequisites";
+import { freePort } from "./prometheus";
 
 export interface RedisOptions {
   /** With maxmemory-policy noeviction, as the scaled deployment runs Valkey. */
@@ -17,12 +18,6 @@ export interface RedisOptions {
 }
 
 export type RunningRedis = Awaited<ReturnType<typeof startRedis>>;
-
-function freePort(): number {
-  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  listener.stop(true);
-  return listener.port;
-}
 
 export async function startRedis(options: RedisOptions = {}) {
   const dir = mkdtempSync(join(tmpdir(), "storage-api-redis-"));

@@ -9,10 +9,9 @@ import { statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
 import { DOCKER_COMPOSE, KUBECTL, skipWithout } from "./prerequisites";
-import { read, root } from "./repo";
+import { type Any, read, root } from "./repo";
 
-// biome-ignore lint/suspicious/noExplicitAny: rendered objects are held to schemas and rules, not to TS types
-export type Any = any;
+export type { Any };
 
 /** `describe` when the tool is installed; otherwise a skip, or with CI set a test that fails saying why. */
 export function describeWith(tool: string | null, name: string): typeof describe {

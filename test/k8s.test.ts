@@ -4,17 +4,14 @@
  * object it applies to: restricted Pod Security, pinned images, limits, probes, least-privilege RBAC,
  * NetworkPolicies that admit exactly the connections the configuration makes, replicas that fit the store.
  */
-import { describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { parse, parseAllDocuments } from "yaml";
+import { expect, test } from "bun:test";
+import { parse } from "yaml";
 import { loadConfig, memoryLimitBytes } from "../server/config";
 import { steps } from "./support/dockerfile";
 import { KUBECTL } from "./support/prerequisites";
 import type { Any, Workload } from "./support/render";
 import * as cfg from "./support/render";
-import { read, root } from "./support/repo";
+import { read } from "./support/repo";
 
 const NAMESPACE = "storage-api";
 /** Tilt's overlay: it runs the Dockerfile's dev stage, into which Tilt syncs files. */
@@ -35,21 +32,8 @@ const ports = (item?: Workload): Any[] =>
 /** The containerPort a Service or NetworkPolicy port (number or name) means in these pods. */
 const portOf = (item: Workload | undefined, port: unknown) =>
   ports(item).find((candidate) => candidate.name === port || candidate.containerPort === port)?.containerPort;
-const id = (object: Any) => `${object.kind}/${object.metadata.name}`;
+const id = cfg.id;
 const byName = (item: Workload) => item.name;
-
-async function schemaViolations(objects: Any[]): Promise<string[]> {
-  const found: string[] = [];
-  for (const object of objects) {
-    const model = await import(`kubernetes-models/${object.apiVersion}/${object.kind}`).catch(() => ({}));
-    try {
-      new model[object.kind](object).validate();
-    } catch (error) {
-      found.push(`${id(object)}: ${error}`);
-    }
-  }
-  return found;
-}
 
 for (const dir of cfg.kustomizations) {
   cfg.describeWith(KUBECTL, "kubectl")(`kubectl kustomize ${dir}`, () => {
@@ -61,7 +45,7 @@ for (const dir of cfg.kustomizations) {
     const selected = (selector: Any) => all().filter((item) => cfg.selects(selector, item.labels));
 
     test("renders only schema-valid objects, in the storage-api namespace, labelled part-of it, and no Secret", async () => {
-      expect(await schemaViolations(objects())).toEqual([]);
+      expect(await cfg.schemaViolations(objects())).toEqual([]);
       cfg.expectAll(objects(), id, ({ kind, metadata: { namespace, labels } }) => {
         const placed = namespace === (kind === "Namespace" ? undefined : NAMESPACE);
         return placed && kind !== "Secret" && labels?.["app.kubernetes.io/part-of"] === NAMESPACE;
@@ -282,111 +266,3 @@ function connections(objects: Any[]): string[] {
     return [...named, ...scraped];
   });
 }
-
-/** Runs a script with stand-ins for kind, kubectl and docker on PATH; the first logs its calls, kubectl saves stdin. */
-function withStandIns(command: string[], fakes: Record<string, string>, env: Record<string, string>) {
-  const bin = mkdtempSync(join(tmpdir(), "stand-ins-"));
-  for (const [name, body] of Object.entries(fakes)) {
-    writeFileSync(join(bin, name), `#!/usr/bin/env bash\necho "$*" >> "$FAKE/${name}.calls"\n${body}\n`, {
-      mode: 0o755,
-    });
-  }
-  const path = `${bin}:${process.env.PATH}`;
-  const result = Bun.spawnSync(["bash", ...command], {
-    cwd: root,
-    env: { ...process.env, ...env, PATH: path, FAKE: bin },
-  });
-  const file = (name: string) => readFileSync(join(bin, name), { encoding: "utf8", flag: "a+" });
-  const calls = file(`${Object.keys(fakes)[0]}.calls`)
-    .trim()
-    .split("\n");
-  const created = parseAllDocuments(file("created.yaml")).map((document) => document.toJS());
-  rmSync(bin, { recursive: true, force: true });
-  return { status: result.exitCode, stderr: result.stderr.toString(), calls, created };
-}
-
-describe.skipIf(!KUBECTL)("scripts/ensure-grafana-secret.sh", () => {
-  const kubectl = `case "$*" in
-  *" get namespace "*) [[ "$NAMESPACE" == present ]] ;;
-  *" get secret "*) [[ "$SECRET" == present ]] ;;
-  *" create -f -"*) cat > "$FAKE/created.yaml" ;;
-  *" apply -f "*) ;;
-  *) exit 3 ;;
-esac`;
-  const ensure = (NAMESPACE: string, SECRET: string) =>
-    withStandIns(
-      ["scripts/ensure-grafana-secret.sh", "kind-storage-api"],
-      { kubectl },
-      { NAMESPACE, SECRET },
-    );
-
-  test("creates the namespace, then the Secret Grafana reads, in the given context, a random password off command lines", async () => {
-    const [first, second] = [ensure("absent", "absent"), ensure("present", "absent")];
-    expect([first.status, first.calls[1]]).toEqual([
-      0,
-      `--context kind-storage-api apply -f ${root}/k8s/base/namespace.yaml`,
-    ]);
-    expect(await schemaViolations(first.created)).toEqual([]);
-    const [{ metadata, stringData }] = first.created;
-    expect([metadata.name, metadata.namespace]).toEqual(["grafana-admin", NAMESPACE]);
-    const env = cfg
-      .workloads(cfg.render("k8s"))
-      .flatMap((item) => item.containers.flatMap((container) => container.env ?? []));
-    const references = env.flatMap(({ valueFrom: from }: Any) =>
-      from?.secretKeyRef ? [from.secretKeyRef] : [],
-    );
-    const keys = Object.keys(stringData).map((key) => `grafana-admin/${key}`);
-    expect(references.map(({ name, key }: Any) => `${name}/${key}`).sort()).toEqual(keys.sort());
-    const password = stringData["admin-password"];
-    expect(password.length).toBeGreaterThanOrEqual(32);
-    expect(
-      first.calls.filter(
-        (call) => call.includes(password) || !call.startsWith("--context kind-storage-api "),
-      ),
-    ).toEqual([]);
-    expect(second.created[0].stringData["admin-password"]).not.toBe(password);
-    // namespace.yaml is applied without kustomize: each object in it must name the namespace itself.
-    const objects = parseAllDocuments(read("k8s/base/namespace.yaml")).map((document) => document.toJS());
-    expect(
-      objects.filter(({ kind, metadata }) => kind !== "Namespace" && metadata.namespace !== NAMESPACE),
-    ).toEqual([]);
-  });
-
-  test("leaves an existing Secret alone, so the password stays the same", () => {
-    const { status, created, calls } = ensure("present", "present");
-    const changes = calls.filter((call) => /\b(create|apply|delete|replace|patch)\b/.test(call));
-    expect([status, created, changes]).toEqual([0, [], []]);
-  });
-});
-
-test("scripts/kind-up.sh creates the cluster with any patch of the kind release it names, and stops on any other", () => {
-  const release = /^readonly kind_release=(v\d+\.\d+)$/m.exec(read("scripts/kind-up.sh"))?.[1] ?? "none";
-  expect(read("scripts/kind-up.sh")).toContain(`# kind ${release}.`); // the node image's comment names it
-  const [major, minor] = release.slice(1).split(".").map(Number);
-  const good = [
-    `kind ${release}.0 go1.25.1 linux/amd64`,
-    `kind ${release}.2-alpha.4+0123 go1.25.1 darwin/arm64`,
-  ];
-  const others = [
-    `${major}.${Number(minor) - 1}.0`,
-    `${major}.${Number(minor) + 1}.0`,
-    `${major}.${minor}0.0`,
-  ];
-  for (const version of [...good, ...others.map((other) => `kind v${other} go`), "something else"]) {
-    const kind = `[[ "$1" == version ]] && echo "$KIND_VERSION"; true`;
-    const result = withStandIns(
-      ["scripts/kind-up.sh"],
-      { kind, docker: "", kubectl: "" },
-      { KIND_VERSION: version },
-    );
-    const created = result.calls.some((call) => call.startsWith("create cluster"));
-    const named = [`needs kind ${release}.x`, version].every((part) => result.stderr.includes(part));
-    const refused = !good.includes(version);
-    expect({ version, status: result.status, created, named }).toEqual({
-      version,
-      status: refused ? 1 : 0,
-      created: !refused,
-      named: refused,
-    });
-  }
-});

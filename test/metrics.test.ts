@@ -8,6 +8,7 @@ import { sampleValue, select } from "./support/exposition";
 
 const ROUTE = "/api/buckets/:id";
 const COUNT = "http_request_duration_seconds_count";
+const JSON_TYPE = "application/json";
 
 describe("http_request_duration_seconds", () => {
   test("every answer is counted once under its method, route template and the status sent, never the raw URL", async () => {
@@ -32,13 +33,7 @@ describe("http_request_duration_seconds", () => {
       ["GET", "/api/buckets/", 404, UNMATCHED_PATH, {}],
       ["GET", "/api/buckets/a/", 404, UNMATCHED_PATH, {}],
       ["GET", "/healthz/", 404, UNMATCHED_PATH, {}],
-      [
-        "POST",
-        "/nope",
-        404,
-        UNMATCHED_PATH,
-        { body: "{bad", headers: { "content-type": "application/json" } },
-      ],
+      ["POST", "/nope", 404, UNMATCHED_PATH, { body: "{bad", headers: { "content-type": JSON_TYPE } }],
     ] as const;
     for (const [method, path, status, label, init] of cases) {
       const before = await samples();

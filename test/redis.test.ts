@@ -1,18 +1,15 @@
 /**
  * The scaled setup: the API on a real redis-server (test/support/redis.ts), and the k8s/scaled render.
- * Hardening common to every kustomization (non-root, read-only, probes, limits, pins) is test/k8s.test.ts'.
+ * What every kustomization must hold (hardening, schemas, only the connections it makes) is test/k8s.test.ts'.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Deployment, type IDeployment } from "kubernetes-models/apps/v1";
-import { type INetworkPolicy, NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
-import { type IPodDisruptionBudget, PodDisruptionBudget } from "kubernetes-models/policy/v1";
-import { parseAllDocuments } from "yaml";
 import { ConfigError, loadConfig, MIB, memoryLimitBytes } from "../server/config";
 import { COMMAND_TIMEOUT_MS } from "../server/redis-store";
 import { testApp } from "./support/app";
 import { KUBECTL, REDIS_SERVER, skipWithout } from "./support/prerequisites";
 import { type RunningRedis, startRedis } from "./support/redis";
-import { root } from "./support/repo";
+import * as cfg from "./support/render";
+import type { Any } from "./support/repo";
 
 const binary = Uint8Array.from({ length: 256 }, (_, i) => i);
 const STORE_CALLS = "storage_api_store_operation_duration_seconds_count";
@@ -123,101 +120,48 @@ describe.skipIf(skipWithout(REDIS_SERVER))("the API on a real redis-server", () 
   });
 });
 
-type K8sObject = { kind: string; metadata: { name: string } };
-function render(dir: string): K8sObject[] {
-  const run = Bun.spawnSync([KUBECTL ?? "kubectl", "kustomize", `${root}/${dir}`]);
-  if (!run.success) throw new Error(`kubectl kustomize ${dir}: ${run.stderr}`);
-  return parseAllDocuments(String(run.stdout)).map((document) => document.toJS() as K8sObject);
-}
-
-describe.skipIf(skipWithout(KUBECTL))("kubectl kustomize k8s/scaled", () => {
-  let rendered: K8sObject[] | undefined;
-  const objects = () => (rendered ??= render("k8s/scaled"));
-  // A missing object reads as an empty one, which every assertion below then fails on.
-  const find = (kind: string, name: string) =>
-    objects().find((o) => o.kind === kind && o.metadata.name === name) ?? { kind, metadata: { name } };
-  const deployment = (name: string) => new Deployment(find("Deployment", name) as unknown as IDeployment);
-  const container = (name: string) => deployment(name).spec?.template.spec?.containers[0];
-  const policies = () =>
-    objects()
-      .filter((o) => o.kind === "NetworkPolicy")
-      .map((o) => new NetworkPolicy(o as unknown as INetworkPolicy));
+cfg.describeWith(KUBECTL, "kubectl")("kubectl kustomize k8s/scaled", () => {
+  const find = (kind: string, name: string): Any =>
+    cfg.render("k8s/scaled").find((o: Any) => o.kind === kind && o.metadata.name === name);
+  const container = (name: string) => find("Deployment", name).spec.template.spec.containers[0];
 
   test("three API replicas roll one new pod in before an old one leaves, spread over nodes, one disruption at a time", () => {
-    const api = deployment("storage-api");
-    const labels = api.spec?.template.metadata?.labels ?? {};
-    expect(api.spec?.replicas).toBe(3);
-    expect(api.spec?.strategy).toEqual({
-      type: "RollingUpdate",
-      rollingUpdate: { maxSurge: 1, maxUnavailable: 0 },
-    });
-    const [spread] = api.spec?.template.spec?.topologySpreadConstraints ?? [];
-    expect(spread?.topologyKey).toBe("kubernetes.io/hostname");
-    expect(matches(spread?.labelSelector?.matchLabels, labels)).toBe(true);
-    const pdb = new PodDisruptionBudget(find("PodDisruptionBudget", "storage-api") as IPodDisruptionBudget);
-    pdb.validate();
-    expect(matches(pdb.spec?.selector?.matchLabels, labels)).toBe(true);
-    expect(pdb.spec?.maxUnavailable).toBe(1);
+    const { replicas, strategy, template } = find("Deployment", "storage-api").spec;
+    const [spread] = template.spec.topologySpreadConstraints;
+    const pdb = find("PodDisruptionBudget", "storage-api").spec;
+    const rolling = { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } };
+    expect([replicas, strategy, spread.topologyKey, pdb.maxUnavailable]).toEqual([
+      3,
+      rolling,
+      "kubernetes.io/hostname",
+      1,
+    ]);
+    const selectors = [spread.labelSelector, pdb.selector].map((s) =>
+      cfg.selects(s, template.metadata.labels),
+    );
+    expect(selectors).toEqual([true, true]);
   });
 
   test("the API stores in the Valkey Service, which refuses writes past maxmemory instead of evicting", () => {
-    const env = Object.fromEntries((container("storage-api")?.env ?? []).map((e) => [e.name, e.value]));
-    const service = find("Service", "valkey") as K8sObject & { spec: { ports: { port: number }[] } };
+    const env = Object.fromEntries(container("storage-api").env.map((e: Any) => [e.name, e.value]));
+    const service = find("Service", "valkey");
     expect(env.STORE_URL).toBe(`redis://${service.metadata.name}:${service.spec.ports[0]?.port}`);
-    expect(deployment("valkey").spec?.replicas).toBe(1);
-    const args = container("valkey")?.args ?? [];
+    expect(find("Deployment", "valkey").spec.replicas).toBe(1);
+    const args = container("valkey").args;
     const flag = (name: string) => args[args.indexOf(`--${name}`) + 1];
     expect([flag("maxmemory-policy"), flag("save"), flag("appendonly")]).toEqual(["noeviction", "", "no"]);
     // Its limit leaves room for fragmentation: twice maxmemory (docs/decisions.md).
-    const limit = container("valkey")?.resources?.limits?.memory;
+    const limit = container("valkey").resources.limits.memory;
     expect(`${2 * Number.parseInt(flag("maxmemory") ?? "", 10)}Mi`).toBe(String(limit));
   });
 
-  test("the policies admit only the API to Valkey, and only Prometheus and labelled clients to the API", () => {
-    for (const object of [...policies(), deployment("storage-api"), deployment("valkey")]) object.validate();
-    const pods = objects()
-      .filter((o) => o.kind === "Deployment")
-      .map((o) => o.metadata.name)
-      .map((name) => ({
-        name,
-        namespace: "storage-api",
-        labels: deployment(name).spec?.template.metadata?.labels ?? {},
-      }));
-    const sources = [
-      ...pods,
-      { name: "labelled client", namespace: "storage-api", labels: { "storage-api/client": "true" } },
-      { name: "labelled elsewhere", namespace: "elsewhere", labels: { "storage-api/client": "true" } },
-      { name: "other pod", namespace: "elsewhere", labels: {} },
-    ];
-    const admitted = (target: string, port: number) => {
-      const labels = pods.find((pod) => pod.name === target)?.labels ?? {};
-      const selecting = policies().filter((p) => matches(p.spec?.podSelector?.matchLabels, labels));
-      // No ports or no from: every port or every source. An ipBlock may be anyone.
-      const admits = (
-        rule: NonNullable<NetworkPolicy["spec"]>["ingress"],
-        source: (typeof sources)[number],
-      ) =>
-        (rule ?? []).some(
-          ({ ports, from }) =>
-            (ports === undefined || ports.some((p) => p.port === port)) &&
-            (from === undefined ||
-              from.some(
-                (peer) =>
-                  peer.ipBlock !== undefined ||
-                  ((peer.namespaceSelector !== undefined || source.namespace === "storage-api") &&
-                    matches(peer.podSelector?.matchLabels, source.labels)),
-              )),
-        );
-      return sources
-        .filter((source) => selecting.some((p) => admits(p.spec?.ingress, source)))
-        .map((source) => source.name);
-    };
-    expect(admitted("valkey", 6379)).toEqual(["storage-api"]);
-    expect(admitted("storage-api", 5000).sort()).toEqual(["labelled client", "prometheus"]);
+  test("pods of the namespace labelled storage-api/client may call the API's port", () => {
+    const labels = find("Deployment", "storage-api").spec.template.metadata.labels;
+    const rules = cfg
+      .ofKind(cfg.render("k8s/scaled"), "NetworkPolicy")
+      .filter(({ spec }) => cfg.selects(spec.podSelector, labels))
+      .flatMap(({ spec }) => spec.ingress);
+    const client = { podSelector: { matchLabels: { "storage-api/client": "true" } } };
+    expect(rules).toContainEqual({ from: [client], ports: [{ protocol: "TCP", port: 5000 }] });
   });
 });
-
-/** A matchLabels selector; {} or none selects everything. */
-function matches(selector: Record<string, string> | undefined, labels: Record<string, string>): boolean {
-  return Object.entries(selector ?? {}).every(([key, value]) => labels[key] === value);
-}

@@ -3,12 +3,15 @@
  * scripts/) answers --help, refuses what it does not know in one line and names a missing tool. They run
  * with only the shell's basics on PATH, so a --help that went on to start docker or curl would fail here.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { read, root } from "./support/repo";
+import { parseAllDocuments } from "yaml";
+import { KUBECTL } from "./support/prerequisites";
+import * as cfg from "./support/render";
+import { type Any, read, root } from "./support/repo";
 import { startServer } from "./support/server";
 
 const inScripts = readdirSync(join(root, "scripts")).flatMap((name): [string, string[]][] => {
@@ -32,18 +35,35 @@ const needsTools: Record<string, string[]> = {
 const BASICS = "bash env dirname sed grep head base64 cat date seq sort uniq awk xargs getconf".split(" ");
 let bin = "";
 
-function run(name: string, args: string[], env: Record<string, string> = {}) {
+/** Runs a script on the basics alone, plus stand-ins (`fakes`) that log their calls to $FAKE/<name>.calls. */
+function run(
+  name: string,
+  args: string[],
+  env: Record<string, string> = {},
+  fakes: Record<string, string> = {},
+) {
   const [command, ...rest] = scripts[name] ?? [];
+  const fake = mkdtempSync(join(tmpdir(), "stand-ins-"));
+  for (const [tool, body] of Object.entries(fakes))
+    writeFileSync(join(fake, tool), `#!/usr/bin/env bash\necho "$*" >> "$FAKE/${tool}.calls"\n${body}\n`, {
+      mode: 0o755,
+    });
   const result = spawnSync(command ?? "", [...rest, ...args], {
     cwd: root,
     encoding: "utf8",
     timeout: 15_000,
-    env: { ...process.env, PATH: bin, ...env },
+    env: { ...process.env, PATH: `${fake}:${bin}`, FAKE: fake, ...env },
   });
+  const file = (name: string) => readFileSync(join(fake, name), { encoding: "utf8", flag: "a+" });
+  const calls = file(`${Object.keys(fakes)[0]}.calls`)
+    .trim()
+    .split("\n");
+  const created: Any[] = parseAllDocuments(file("created.yaml")).map((document) => document.toJS());
+  rmSync(fake, { recursive: true, force: true });
   const stderr = result.stderr.trim();
   const said = `${name} ${args.join(" ")}: exit ${result.status}, stderr ${JSON.stringify(stderr)}`;
   const failedInOneLine = result.status !== 0 && result.status !== null && /^[^\n]+$/.test(stderr);
-  return { ...result, stderr, said, failedInOneLine };
+  return { ...result, stderr, said, failedInOneLine, calls, created };
 }
 
 beforeAll(() => {
@@ -99,5 +119,83 @@ test("generate_traffic.sh takes a base URL ending in / and fewer cycles than its
     expect(stdout).toMatch(/ DELETE +204 +3\n +GET +200 +3\n +PUT +200 +3\n/);
   } finally {
     await server.stop();
+  }
+});
+
+describe.skipIf(!KUBECTL)("scripts/ensure-grafana-secret.sh", () => {
+  const kubectl = `case "$*" in
+  *" get namespace "*) [[ "$NAMESPACE" == present ]] ;;
+  *" get secret "*) [[ "$SECRET" == present ]] ;;
+  *" create -f -"*) cat > "$FAKE/created.yaml" ;;
+  *" apply -f "*) ;;
+  *) exit 3 ;;
+esac`;
+  const ensure = (NAMESPACE: string, SECRET: string) =>
+    run("ensure-grafana-secret.sh", ["kind-storage-api"], { NAMESPACE, SECRET }, { kubectl });
+
+  test("creates the namespace, then the Secret Grafana reads, in the given context, a random password off command lines", async () => {
+    const [first, second] = [ensure("absent", "absent"), ensure("present", "absent")];
+    expect([first.status, first.calls[1]]).toEqual([
+      0,
+      `--context kind-storage-api apply -f ${root}/k8s/base/namespace.yaml`,
+    ]);
+    expect(await cfg.schemaViolations(first.created)).toEqual([]);
+    const [{ metadata, stringData }] = first.created;
+    expect([metadata.name, metadata.namespace]).toEqual(["grafana-admin", "storage-api"]);
+    const env = cfg
+      .workloads(cfg.render("k8s"))
+      .flatMap((item) => item.containers.flatMap((container) => container.env ?? []));
+    const references = env.flatMap(({ valueFrom: from }: Any) =>
+      from?.secretKeyRef ? [from.secretKeyRef] : [],
+    );
+    const keys = Object.keys(stringData).map((key) => `grafana-admin/${key}`);
+    expect(references.map(({ name, key }: Any) => `${name}/${key}`).sort()).toEqual(keys.sort());
+    const password = stringData["admin-password"];
+    expect(password.length).toBeGreaterThanOrEqual(32);
+    expect(
+      first.calls.filter(
+        (call) => call.includes(password) || !call.startsWith("--context kind-storage-api "),
+      ),
+    ).toEqual([]);
+    expect(second.created[0].stringData["admin-password"]).not.toBe(password);
+    // namespace.yaml is applied without kustomize: each object in it must name the namespace itself.
+    const objects = parseAllDocuments(read("k8s/base/namespace.yaml")).map((document) => document.toJS());
+    expect(
+      objects.filter(({ kind, metadata }) => kind !== "Namespace" && metadata.namespace !== "storage-api"),
+    ).toEqual([]);
+  });
+
+  test("leaves an existing Secret alone, so the password stays the same", () => {
+    const { status, created, calls } = ensure("present", "present");
+    const changes = calls.filter((call) => /\b(create|apply|delete|replace|patch)\b/.test(call));
+    expect([status, created, changes]).toEqual([0, [], []]);
+  });
+});
+
+test("scripts/kind-up.sh creates the cluster with any patch of the kind release it names, and stops on any other", () => {
+  const release = /^readonly kind_release=(v\d+\.\d+)$/m.exec(read("scripts/kind-up.sh"))?.[1] ?? "none";
+  expect(read("scripts/kind-up.sh")).toContain(`# kind ${release}.`); // the node image's comment names it
+  const [major, minor] = release.slice(1).split(".").map(Number);
+  const good = [
+    `kind ${release}.0 go1.25.1 linux/amd64`,
+    `kind ${release}.2-alpha.4+0123 go1.25.1 darwin/arm64`,
+  ];
+  const others = [
+    `${major}.${Number(minor) - 1}.0`,
+    `${major}.${Number(minor) + 1}.0`,
+    `${major}.${minor}0.0`,
+  ];
+  for (const version of [...good, ...others.map((other) => `kind v${other} go`), "something else"]) {
+    const kind = `[[ "$1" == version ]] && echo "$KIND_VERSION"; true`;
+    const result = run("kind-up.sh", [], { KIND_VERSION: version }, { kind, docker: "", kubectl: "" });
+    const created = result.calls.some((call) => call.startsWith("create cluster"));
+    const named = [`needs kind ${release}.x`, version].every((part) => result.stderr.includes(part));
+    const refused = !good.includes(version);
+    expect({ version, status: result.status, created, named }).toEqual({
+      version,
+      status: refused ? 1 : 0,
+      created: !refused,
+      named: refused,
+    });
   }
 });

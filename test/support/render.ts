@@ -110,3 +110,19 @@ export const composeConfig = (files: string[]): Any =>
   memo(files.join(), () =>
     parse(run(DOCKER_COMPOSE ?? "docker-compose", [...files.flatMap((file) => ["-f", file]), "config"])),
   );
+
+export const id = (object: Any) => `${object.kind}/${object.metadata.name}`;
+
+/** Each object checked against its Kubernetes OpenAPI schema (kubernetes-models): the violations found. */
+export async function schemaViolations(objects: Any[]): Promise<string[]> {
+  const found: string[] = [];
+  for (const object of objects) {
+    const model = await import(`kubernetes-models/${object.apiVersion}/${object.kind}`).catch(() => ({}));
+    try {
+      new model[object.kind](object).validate();
+    } catch (error) {
+      found.push(`${id(object)}: ${error}`);
+    }
+  }
+  return found;
+}

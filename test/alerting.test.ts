@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { ALERTMANAGER, AMTOOL, PROMETHEUS, skipWithout } from "./support/prerequisites";
+import { ALERTMANAGER, AMTOOL, PROMETHEUS, runTool, skipWithout } from "./support/prerequisites";
 import {
   type Daemon,
   type RunningPrometheus,
@@ -16,12 +16,7 @@ import { root } from "./support/repo";
 
 const CONFIG = join(root, "alertmanager", "alertmanager.yml");
 
-function amtool(...args: string[]) {
-  if (AMTOOL === null)
-    throw new Error("amtool is not on PATH and CI is set: install prometheus-alertmanager");
-  const result = Bun.spawnSync([AMTOOL, ...args], { timeout: 10_000 });
-  return { exitCode: result.exitCode, output: result.stdout.toString() + result.stderr.toString() };
-}
+const amtool = (...args: string[]) => runTool(AMTOOL, ...args);
 
 describe.skipIf(skipWithout(AMTOOL))("amtool", () => {
   test("accepts the config with its inhibit rule, routes page to the page receiver and all else to ticket", () => {

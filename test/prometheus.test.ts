@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { stringify } from "yaml";
-import { PROMTOOL, skipWithout } from "./support/prerequisites";
+import { PROMTOOL, runTool, skipWithout } from "./support/prerequisites";
 import { RULE_FILES } from "./support/prometheus";
 import { type Any, read, readYaml, root } from "./support/repo";
 
@@ -33,13 +33,7 @@ const alertNames = [...new Set(alerts.map((rule) => rule.alert))];
 // Locally a missing promtool skips (the preload names it); in CI it fails, so a broken rule cannot pass.
 const skipPromtool = skipWithout(PROMTOOL);
 const PROMTOOL_TIMEOUT_MS = 60_000;
-
-function promtool(...args: string[]): { exitCode: number | null; output: string } {
-  if (PROMTOOL === null)
-    throw new Error("promtool is not on PATH and CI is set: install Debian's prometheus");
-  const result = Bun.spawnSync([PROMTOOL, ...args], { cwd: root, timeout: PROMTOOL_TIMEOUT_MS });
-  return { exitCode: result.exitCode, output: result.stdout.toString() + result.stderr.toString() };
-}
+const promtool = (...args: string[]) => runTool(PROMTOOL, ...args);
 
 describe("promtool", () => {
   test.skipIf(skipPromtool)(

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { stages, steps } from "./support/dockerfile";
+import { dockerignoreAllowed, stages, steps } from "./support/dockerfile";
 import { GO, KUBECTL, STARLARK_GOPATH } from "./support/prerequisites";
 import type { Any } from "./support/render";
 import * as cfg from "./support/render";
@@ -62,10 +62,6 @@ cfg.describeWith(GO && KUBECTL, "go, golang-starlark-dev and kubectl")("Tiltfile
     const manifests = stage
       .slice(0, install)
       .flatMap((step) => (step.keyword === "COPY" ? step.args.slice(0, -1) : []));
-    // Tilt ignores what .dockerignore keeps out of the build context.
-    const allowed = read(".dockerignore")
-      .split("\n")
-      .filter((line) => line.startsWith("!"));
     const [fallBack, ...syncs] = live_update;
     expect([fallBack.fn, fallBack.args.files, install > 0]).toEqual(["fall_back_on", manifests, true]);
     for (const { args } of syncs) {
@@ -74,7 +70,7 @@ cfg.describeWith(GO && KUBECTL, "go, golang-starlark-dev and kubectl")("Tiltfile
       expect(args.remote_path).toBe(`${steps(target, "WORKDIR").at(-1)?.args[0]}/${folder}`);
     }
     for (const path of [...manifests, ...syncs.map(({ args }: Any) => args.local_path)])
-      expect(allowed).toContain(`!${path.replace(/^\.\//, "")}`);
+      expect(dockerignoreAllowed).toContain(`!${path.replace(/^\.\//, "")}`); // Tilt ignores the rest
   });
 
   test("watch_file()s exactly the generator files kustomize() misses: `key=file` entries (Tilt watches the literal path)", () => {

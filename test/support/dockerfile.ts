@@ -35,3 +35,8 @@ for (const instruction of DockerfileParser.parse(read("Dockerfile")).getInstruct
 /** The stage's steps with that keyword, in order. */
 export const steps = (stage: string, keyword: string): Step[] =>
   (stages.get(stage) ?? []).filter((candidate) => candidate.keyword === keyword);
+
+/** The paths .dockerignore lets into the build context, as written ("!server"). */
+export const dockerignoreAllowed = read(".dockerignore")
+  .split("\n")
+  .filter((line) => line.startsWith("!"));

@@ -25,6 +25,13 @@ export function skipWithout(tool: string | null): boolean {
   return tool === null && !CI;
 }
 
+/** Runs a tool in the repository, 60 s at most: exit code and all output. A missing one throws (CI set). */
+export function runTool(tool: string | null, ...args: string[]) {
+  if (tool === null) throw new Error("a tool is missing and CI is set: see the prerequisites line above");
+  const result = Bun.spawnSync([tool, ...args], { cwd: `${import.meta.dir}/../..`, timeout: 60_000 });
+  return { exitCode: result.exitCode, output: result.stdout.toString() + result.stderr.toString() };
+}
+
 const missing = (
   [
     ["promtool", PROMTOOL, "config and alert rule checks"],

@@ -2,18 +2,26 @@
  * Starts the real server (`bun server/main.ts`) as a child process on 127.0.0.1 and a free port (PORT=0),
  * and reads the port it chose from its start-up log line. Always call stop() (afterAll / finally).
  */
-const ROOT = `${import.meta.dir}/../..`;
+import { root as ROOT } from "./repo";
 
 export type RunningServer = Awaited<ReturnType<typeof startServer>>;
 
-export async function startServer(env: Record<string, string> = {}) {
-  const proc = Bun.spawn(["bun", "server/main.ts"], {
+const spawn = (env: Record<string, string>) =>
+  Bun.spawn(["bun", "server/main.ts"], {
     cwd: ROOT,
-    env: { ...process.env, HOST: "127.0.0.1", PORT: "0", ...env },
+    env: { ...process.env, ...env },
     stdin: "ignore",
-    stdout: "pipe",
     stderr: "pipe",
   });
+/** The exit code, or -1 after a SIGKILL once 10 s passed. */
+const exit = async (proc: ReturnType<typeof spawn>) => {
+  const code = await Promise.race([proc.exited, Bun.sleep(10_000).then(() => -1)]);
+  if (code === -1) proc.kill("SIGKILL");
+  return code;
+};
+
+export async function startServer(env: Record<string, string> = {}) {
+  const proc = spawn({ HOST: "127.0.0.1", PORT: "0", ...env });
   /** Every stdout line so far, parsed as JSON. */
   const logs: Array<Record<string, unknown>> = [];
   /** Resolves once a log line with this `msg` has been printed. */
@@ -41,11 +49,9 @@ export async function startServer(env: Record<string, string> = {}) {
     logs,
     exited: proc.exited,
     logged,
-    async stop(): Promise<number> {
+    stop() {
       if (proc.exitCode === null) proc.kill("SIGTERM");
-      const code = await Promise.race([proc.exited, Bun.sleep(10_000).then(() => -1)]);
-      if (code === -1) proc.kill("SIGKILL");
-      return code;
+      return exit(proc);
     },
   };
 }
@@ -54,10 +60,7 @@ export async function startServer(env: Record<string, string> = {}) {
 export async function rawConnection(url: string) {
   const { hostname, port } = new URL(url);
   let received = "";
-  let closed: () => void = () => {};
-  const done = new Promise<void>((resolve) => {
-    closed = resolve;
-  });
+  const { promise: done, resolve: closed } = Promise.withResolvers<void>();
   const socket = await Bun.connect({
     hostname,
     port: Number(port),
@@ -81,12 +84,9 @@ export async function rawRequest(url: string, data: string | Uint8Array): Promis
 
 /** Starts a server that must fail to start; resolves with its exit code and the one line it logged. */
 export async function failedStart(env: Record<string, string>) {
-  const proc = Bun.spawn(["bun", "server/main.ts"], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdout: "pipe",
-  });
-  const code = await Promise.race([proc.exited, Bun.sleep(10_000).then(() => -1)]);
-  if (code === -1) proc.kill("SIGKILL");
-  return { code, line: JSON.parse((await new Response(proc.stdout).text()).trim()) as unknown };
+  const proc = spawn(env);
+  return {
+    code: await exit(proc),
+    line: JSON.parse((await new Response(proc.stdout).text()).trim()) as unknown,
+  };
 }

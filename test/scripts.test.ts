@@ -35,19 +35,15 @@ const needsTools: Record<string, string[]> = {
 const BASICS = "bash env dirname sed grep head base64 cat date seq sort uniq awk xargs getconf".split(" ");
 let bin = "";
 
+type Env = Record<string, string>;
 /** Runs a script on the basics alone, plus stand-ins (`fakes`) that log their calls to $FAKE/<name>.calls. */
-function run(
-  name: string,
-  args: string[],
-  env: Record<string, string> = {},
-  fakes: Record<string, string> = {},
-) {
+function run(name: string, args: string[], env: Env = {}, fakes: Env = {}) {
   const [command, ...rest] = scripts[name] ?? [];
-  const fake = mkdtempSync(join(tmpdir(), "stand-ins-"));
-  for (const [tool, body] of Object.entries(fakes))
-    writeFileSync(join(fake, tool), `#!/usr/bin/env bash\necho "$*" >> "$FAKE/${tool}.calls"\n${body}\n`, {
-      mode: 0o755,
-    });
+  const fake = mkdtempSync(join(bin, "stand-ins-")); // removed with bin
+  for (const [tool, body] of Object.entries(fakes)) {
+    const script = `#!/usr/bin/env bash\necho "$*" >> "$FAKE/${tool}.calls"\n${body}\n`;
+    writeFileSync(join(fake, tool), script, { mode: 0o755 });
+  }
   const result = spawnSync(command ?? "", [...rest, ...args], {
     cwd: root,
     encoding: "utf8",
@@ -56,10 +52,9 @@ function run(
   });
   const file = (name: string) => readFileSync(join(fake, name), { encoding: "utf8", flag: "a+" });
   const calls = file(`${Object.keys(fakes)[0]}.calls`)
-    .trim()
-    .split("\n");
+    .split("\n")
+    .filter(Boolean);
   const created: Any[] = parseAllDocuments(file("created.yaml")).map((document) => document.toJS());
-  rmSync(fake, { recursive: true, force: true });
   const stderr = result.stderr.trim();
   const said = `${name} ${args.join(" ")}: exit ${result.status}, stderr ${JSON.stringify(stderr)}`;
   const failedInOneLine = result.status !== 0 && result.status !== null && /^[^\n]+$/.test(stderr);

@@ -10,17 +10,7 @@ import type { Any } from "./support/render";
 import * as cfg from "./support/render";
 import { read, root } from "./support/repo";
 
-/** What the repository's configMapGenerators read: ConfigMap name, key, file. */
-const generated = cfg.repoFiles
-  .filter((path) => basename(path) === "kustomization.yaml")
-  .flatMap((path) =>
-    (parse(read(path)).configMapGenerator ?? []).flatMap(({ name, files }: Any) =>
-      files.map((entry: string) => {
-        const [key, file = key] = entry.split("=");
-        return { kustomization: path, name, key: basename(key ?? ""), file: join(dirname(path), file ?? "") };
-      }),
-    ),
-  );
+const { generated } = cfg;
 /** Every file beside a kustomization that generates config (the two Prometheus flavours, rule tests, ...). */
 const configFiles = cfg.repoFiles.filter(
   (path) =>

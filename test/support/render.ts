@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { statSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
 import { DOCKER_COMPOSE, KUBECTL, skipWithout } from "./prerequisites";
 import { type Any, read, root } from "./repo";
@@ -41,6 +41,19 @@ export const repoFiles = run("git", ["ls-files", "--cached", "--others", "--excl
 export const kustomizations = repoFiles
   .filter((path) => /^k8s\/(.*\/)?kustomization\.yaml$/.test(path) && !/^kind: Component$/m.test(read(path)))
   .map(dirname);
+
+/** What the repository's configMapGenerators read: ConfigMap name, key, file, and whether the key renames it. */
+export const generated = repoFiles
+  .filter((path) => basename(path) === "kustomization.yaml")
+  .flatMap((path) =>
+    (parse(read(path)).configMapGenerator ?? []).flatMap(({ name, files }: Any) =>
+      files.map((entry: string) => {
+        const [key = "", file = key] = entry.split("=");
+        const [kustomization, renamed] = [path, entry.includes("=")];
+        return { kustomization, name, key: basename(key), file: join(dirname(path), file), renamed };
+      }),
+    ),
+  );
 
 export const render = (dir: string): Any[] =>
   memo(dir, () =>

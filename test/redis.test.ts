@@ -3,7 +3,6 @@
  * What every kustomization must hold (hardening, schemas, only the connections it makes) is test/k8s.test.ts'.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { ConfigError, loadConfig, MIB, memoryLimitBytes } from "../server/config";
 import { COMMAND_TIMEOUT_MS } from "../server/redis-store";
 import { testApp } from "./support/app";
 import { KUBECTL, REDIS_SERVER, skipWithout } from "./support/prerequisites";
@@ -14,14 +13,6 @@ import type { Any } from "./support/repo";
 const binary = Uint8Array.from({ length: 256 }, (_, i) => i);
 const STORE_CALLS = "storage_api_store_operation_duration_seconds_count";
 const bytesOf = async (response: Response) => new Uint8Array(await response.arrayBuffer());
-
-test("STORE_URL selects Redis, must be redis:// or rediss://, and takes the store out of the memory limit", () => {
-  expect(loadConfig({}).storeUrl).toBeUndefined();
-  expect(loadConfig({ STORE_URL: "rediss://:pw@valkey:6379" }).storeUrl).toBe("rediss://:pw@valkey:6379");
-  for (const bad of ["valkey:6379", "http://valkey", "redis://"])
-    expect(() => loadConfig({ STORE_URL: bad })).toThrow(ConfigError);
-  expect(memoryLimitBytes(loadConfig({ STORE_URL: "redis://valkey" }))).toBe(512 * MIB);
-});
 
 describe.skipIf(skipWithout(REDIS_SERVER))("the API on a real redis-server", () => {
   let redis: RunningRedis;

@@ -81,20 +81,15 @@ describe("the three routes", () => {
     }
     expect(answers).toEqual(rows);
     const head = await request("HEAD", "/api/buckets/t1");
-    expect([head.headers.get("content-length"), head.headers.get("content-type")]).toEqual([
-      "15",
-      "application/octet-stream",
-    ]);
+    const headers = ["content-length", "content-type"].map((name) => head.headers.get(name));
+    expect(headers).toEqual(["15", "application/octet-stream"]);
     expect((await request("GET", "/nowhere")).headers.get("content-type")).toBe("application/json");
     for (const host of ["x", "ab", "abc"]) {
       const response = await testApp().app.handle(
         new Request(`http://${host}/api/buckets/x`, { method: "POST" }),
       );
-      expect([host, response.status, response.headers.get("allow")]).toEqual([
-        host,
-        405,
-        "GET, HEAD, PUT, DELETE",
-      ]);
+      const got = [host, response.status, response.headers.get("allow")];
+      expect(got).toEqual([host, 405, "GET, HEAD, PUT, DELETE"]);
     }
   });
 });
@@ -145,11 +140,8 @@ describe("limits", () => {
     slow[0]?.send(new Uint8Array(98));
     await Bun.sleep(0);
     const refused = await request("PUT", "/api/buckets/other", { body: "x".repeat(60) });
-    expect([refused.status, refused.headers.get("retry-after"), await refused.json()]).toEqual([
-      503,
-      "1",
-      { error: "too many uploads in progress" },
-    ]);
+    const got = [refused.status, refused.headers.get("retry-after"), await refused.json()];
+    expect(got).toEqual([503, "1", { error: "too many uploads in progress" }]);
     expect((await request("PUT", "/api/buckets/other", { body: "x".repeat(40) })).status).toBe(200);
     for (const u of slow) u.end();
     expect((await Promise.all(held)).map((r) => r.status)).toEqual(Array(8).fill(200));

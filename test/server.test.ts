@@ -25,17 +25,6 @@ describe("a running server", () => {
     await server.stop();
   });
 
-  test("logs one start-up line with the port it bound, the limits and the version", () => {
-    const start = server.logs.find((l) => l.msg === "storage api listening");
-    expect(start).toMatchObject({
-      level: "info",
-      version: "1.0.0",
-      maxBodyBytes: 1024,
-      maxStoreBytes: 1048576,
-    });
-    expect(start?.port).toBe(Number(new URL(server.url).port));
-  });
-
   test("requests at the edges of HTTP, sent raw, get the answer due; only those the app answers are counted", async () => {
     const put = (id: string, headers: string, body = "") =>
       `PUT /api/buckets/${id} HTTP/1.1\r\n${CLOSE}${headers}\r\n${body}`;
@@ -83,8 +72,13 @@ describe("a running server", () => {
       expect(await (await fetch(`${server.url}/api/buckets/${id}`)).text()).toBe("hello");
   });
 
-  test("a bad configuration value exits 2, a port in use exits 1, each with one line saying why", async () => {
+  test("logs one start-up line with its port, limits and version; a bad configuration value exits 2, a port in use 1, each with one line saying why", async () => {
     const port = new URL(server.url).port;
+    const start = { level: "info", version: "1.0.0", maxBodyBytes: 1024, maxStoreBytes: 1048576 };
+    expect(server.logs.find((l) => l.msg === "storage api listening")).toMatchObject({
+      ...start,
+      port: +port,
+    });
     expect(await failedStart({ PORT: "not-a-port" })).toMatchObject({
       code: 2,
       line: { level: "error", msg: 'invalid configuration: PORT must be a whole number, got "not-a-port"' },

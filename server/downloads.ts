@@ -2,9 +2,7 @@
  * Protects memory: a response holds its object until it is sent or abandoned, even once the object is replaced
  * or deleted. Objects being sent stay under MAX_INFLIGHT_BYTES (503 past it), released on close or cancel.
  */
-import { jsonError, RETRY } from "./responses";
-
-const CHUNK_BYTES = 64 * 1024;
+import { jsonError, RETRY, SMALL_BODY_BYTES } from "./responses";
 
 export function downloadBudget(maxInflightBytes: number) {
   let inflight = 0;
@@ -17,6 +15,8 @@ export function downloadBudget(maxInflightBytes: number) {
     // Bun answers HEAD of a stream as chunked, without Date: send the headers GET would send.
     if (request.method === "HEAD")
       return new Response(bytes, { headers: { ...headers, date: new Date().toUTCString() } });
+    // No larger than what the kernel buffers for any connection: sent whole, uncounted (docs/decisions.md#memory).
+    if (bytes.byteLength <= SMALL_BODY_BYTES) return new Response(bytes, { headers });
     if (inflight + bytes.byteLength > maxInflightBytes)
       return jsonError(503, "too many downloads in progress", RETRY);
     inflight += bytes.byteLength;
@@ -34,8 +34,8 @@ export function downloadBudget(maxInflightBytes: number) {
             release();
             return controller.close();
           }
-          controller.enqueue(bytes.subarray(offset, offset + CHUNK_BYTES));
-          offset += CHUNK_BYTES;
+          controller.enqueue(bytes.subarray(offset, offset + SMALL_BODY_BYTES));
+          offset += SMALL_BODY_BYTES;
         },
         cancel: release,
       },

@@ -1,5 +1,8 @@
 /** Response builders shared by the routes: every error is JSON `{"error": "..."}` with a fitting status. */
 
+/** Bodies up to this size are no more than the kernel buffers per connection: the budgets skip them. */
+export const SMALL_BODY_BYTES = 64 * 1024;
+
 /** "Come back in a second": a burst waits instead of filling memory. */
 export const RETRY = { "retry-after": "1" } as const;
 

@@ -128,25 +128,28 @@ describe("limits", () => {
   });
 
   test("uploads in flight hold what they have sent, not what they declare; past MAX_INFLIGHT_BYTES a PUT is 503", async () => {
-    const { request } = testApp({ maxBodyBytes: 100, maxInflightBytes: 150 });
-    // Eight slow senders that declared 100 bytes and sent one hold 8 bytes, not 800.
+    // Bodies up to 64 KiB are read whole, uncounted; in k (1 kB) from 80k on, every one here is counted.
+    const k = 1000;
+    const { request } = testApp({ maxBodyBytes: 200 * k, maxInflightBytes: 300 * k });
+    const put = (size: number) => request("PUT", "/api/buckets/other", { body: "x".repeat(size) });
+    // Eight slow senders that declared 200k and sent one byte hold 8 bytes, not 1,600k.
     const slow = Array.from({ length: 8 }, () => trickle(new Uint8Array(1)));
     const held = slow.map((u, i) =>
-      request("PUT", `/api/buckets/slow${i}`, { body: u.body, headers: { "content-length": "100" } }),
+      request("PUT", `/api/buckets/slow${i}`, { body: u.body, headers: { "content-length": `${200 * k}` } }),
     );
     await Bun.sleep(0);
-    expect((await request("PUT", "/api/buckets/other", { body: "x".repeat(100) })).status).toBe(200);
-    // One that has sent 99 of its 100 bytes holds 99: now a further 60 would pass 150.
-    slow[0]?.send(new Uint8Array(98));
+    expect((await put(200 * k)).status).toBe(200);
+    // One that has sent all but one of its bytes holds 200k: now a further 120k would pass 300k.
+    slow[0]?.send(new Uint8Array(200 * k - 2));
     await Bun.sleep(0);
-    const refused = await request("PUT", "/api/buckets/other", { body: "x".repeat(60) });
+    const refused = await put(120 * k);
     const got = [refused.status, refused.headers.get("retry-after"), await refused.json()];
     expect(got).toEqual([503, "1", { error: "too many uploads in progress" }]);
-    expect((await request("PUT", "/api/buckets/other", { body: "x".repeat(40) })).status).toBe(200);
+    expect((await put(80 * k)).status).toBe(200);
     for (const u of slow) u.end();
     expect((await Promise.all(held)).map((r) => r.status)).toEqual(Array(8).fill(200));
     // Released once the bodies have arrived.
-    expect((await request("PUT", "/api/buckets/other", { body: "x".repeat(100) })).status).toBe(200);
+    expect((await put(200 * k)).status).toBe(200);
   });
 
   test("a body that breaks off is 400, stores nothing, and gives its in-flight bytes back", async () => {
